@@ -1,0 +1,1 @@
+"""The `nas` command line: one module per subcommand, no algorithm code."""

@@ -1,0 +1,38 @@
+"""Entry point of the `nas` command."""
+
+from __future__ import annotations
+
+import typer
+
+from nascli import __version__
+from nascli.cli import train_supernet
+
+app = typer.Typer(
+    name="nas",
+    help="Neural architecture search from the command line: RLNAS, BPE, DrNAS, RMI-NAS and cell analysis "
+    "on NAS-Bench-201, DARTS and MobileNet spaces. Stages hand off through run folders.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"nascli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """nas: one engine for the NAS methods of RLNAS, BPE, DrNAS, RMI-NAS and cell redundancy analysis."""
+
+
+train_supernet.register(app)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,305 @@
+"""Recipes: YAML → typed dataclasses, `--set a.b=c` overrides, validation with clear errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from nascli.errors import NasInputError
+
+C = TypeVar("C")
+
+META_KEY = "meta"
+"""Free-form recipe section (paper, source file, notes); not validated, kept in the manifest."""
+
+
+def read_recipe(path: str | Path) -> dict[str, Any]:
+    """Read a YAML recipe with `safe_load`; a missing file or bad YAML is a `NasInputError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise NasInputError(f"recipe {path} does not exist: see the recipes/ folder for the shipped ones")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise NasInputError(f"recipe {path} is not valid YAML{where}: fix the syntax") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise NasInputError(f"recipe {path} must be a mapping of settings, not a {type(data).__name__}")
+    return data
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    """Turn `["optim.lr=0.1", "data.dataset=cifar10"]` into a nested dict (values parsed as YAML scalars)."""
+    nested: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise NasInputError(f"--set {item!r} is not key=value: write e.g. --set optim.lr=0.05")
+        key, raw = item.split("=", 1)
+        key = key.strip()
+        if not key or any(not part for part in key.split(".")):
+            raise NasInputError(f"--set {item!r} has an empty key: write e.g. --set optim.lr=0.05")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        node = nested
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise NasInputError(f"--set {item!r} conflicts with another --set for {part!r}")
+        node[parts[-1]] = value
+    return nested
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Recursive dict merge; `override` wins."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def build_config(cls: type[C], data: Mapping[str, Any], source: str = "recipe") -> C:
+    """Build dataclass `cls` from nested `data`, refusing unknown keys and wrong types with a suggestion."""
+    return _build(cls, data, source, prefix="")
+
+
+STAGE_SECTIONS = ("train_supernet", "search", "correlate", "retrain", "flops_table", "visualize")
+"""A recipe either holds one stage's settings at the top level, or one section per stage under these keys."""
+
+
+def recipe_section(data: dict[str, Any], section: str | None, source: str,
+                   settings: Sequence[str] = ()) -> dict[str, Any]:
+    """The part of a recipe meant for `section`; a sectioned recipe without it is an input error."""
+    def looks_like_section(key: str) -> bool:
+        return key in STAGE_SECTIONS or (
+            key not in settings and bool(difflib.get_close_matches(str(key), STAGE_SECTIONS, n=1, cutoff=0.8)))
+
+    if section is None or not any(looks_like_section(key) for key in data):
+        return data
+    unknown = [key for key in data if key not in STAGE_SECTIONS]
+    if unknown:
+        close = difflib.get_close_matches(str(unknown[0]), STAGE_SECTIONS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else f"; sections are {', '.join(STAGE_SECTIONS)}"
+        raise NasInputError(f"{source}: unknown section {unknown[0]!r}{hint}")
+    if section not in data:
+        raise NasInputError(f"{source} has no {section!r} section: it is not a recipe for this command")
+    return dict(data[section] or {})
+
+
+def resolve_config(
+    cls: type[C], recipe: str | Path | None = None, overrides: Sequence[str] = (),
+    flags: Mapping[str, Any] | None = None, section: str | None = None,
+) -> tuple[C, dict[str, Any]]:
+    """Defaults ← recipe (its `section`) ← `--set` ← typed flags; returns the config and the recipe's `meta`."""
+    data: dict[str, Any] = {}
+    source = "recipe"
+    meta: dict[str, Any] = {}
+    if recipe is not None:
+        data = read_recipe(recipe)
+        source = f"recipe {recipe}"
+        meta = data.pop(META_KEY, {}) or {}
+        data = recipe_section(data, section, source, [f.name for f in dataclasses.fields(cls)])
+    config = build_config(cls, data, source)
+    if overrides:
+        config = build_config(cls, deep_merge(to_dict(config), parse_overrides(overrides)), "--set")
+    if flags:
+        config = build_config(cls, deep_merge(to_dict(config), _nest({k: v for k, v in flags.items()
+                                                                      if v is not None})), "option")
+    return config, meta
+
+
+def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
+    nested: dict[str, Any] = {}
+    for key, value in flat.items():
+        node = nested
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return nested
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """A dataclass config as a plain nested dict (for manifests and merging)."""
+    return dataclasses.asdict(config)
+
+
+def _build(cls: type, data: Mapping[str, Any], source: str, prefix: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise NasInputError(f"{source}: {prefix.rstrip('.') or 'the recipe'} must be a mapping of settings")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = [key for key in data if key not in fields]
+    if unknown:
+        key = unknown[0]
+        close = difflib.get_close_matches(str(key), list(fields), n=1)
+        hint = f" (did you mean '{prefix}{close[0]}'?)" if close else f"; known keys: {', '.join(fields)}"
+        raise NasInputError(f"{source}: unknown setting '{prefix}{key}'{hint}")
+    kwargs = {}
+    for name, value in data.items():
+        kwargs[name] = _coerce(hints[name], value, source, f"{prefix}{name}")
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise NasInputError(f"{source}: {exc}") from None
+
+
+def _coerce(hint: Any, value: Any, source: str, key: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(arg, value, source, key)
+            except NasInputError as exc:
+                errors.append(exc)
+        raise errors[0]
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value if value is not None else {}, source, prefix=f"{key}.")
+    if origin is typing.Literal:
+        if value not in args:
+            raise NasInputError(f"{source}: {key} must be one of {', '.join(map(str, args))}, not {value!r}")
+        return value
+    if hint is Any:
+        return value
+    if origin in (list, tuple, Sequence) or hint in (list, tuple):
+        if not isinstance(value, list | tuple):
+            raise NasInputError(f"{source}: {key} must be a list, not {value!r}")
+        item = args[0] if args else Any
+        items = [_coerce(item, v, source, f"{key}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple or hint is tuple else items
+    if origin is dict or hint is dict:
+        if not isinstance(value, Mapping):
+            raise NasInputError(f"{source}: {key} must be a mapping, not {value!r}")
+        return dict(value)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise NasInputError(f"{source}: {key} must be true or false, not {value!r}")
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise NasInputError(f"{source}: {key} must be an integer, not {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            if isinstance(value, str):
+                try:
+                    return float(value)
+                except ValueError:
+                    pass
+            raise NasInputError(f"{source}: {key} must be a number, not {value!r}")
+        return float(value)
+    if hint is str:
+        if isinstance(value, bool) or value is None or isinstance(value, list | dict):
+            raise NasInputError(f"{source}: {key} must be a string, not {value!r}")
+        return str(value)
+    return value
+
+
+# --------------------------------------------------------------------------------------------------
+# Typed settings shared by the stages. Defaults are nascli's; each recipe sets its paper's values.
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class DataConfig:
+    """Which images, which labels, how they are batched and augmented."""
+
+    dataset: str = "synthetic"
+    root: str | None = None
+    train_split: str | None = None
+    """`FILE:PART` of an official index split applied to the training set, e.g. `cifar10_search_split:train`."""
+    eval_split: str | None = None
+    labels: typing.Literal["true", "random"] = "true"
+    label_seed: int = 0
+    label_total: int | None = None
+    """Length of the random-label vector, indexed by official image index (None: the dataset's official
+    training-set size, e.g. 50,000 for CIFAR; set 50000 for CIFAR-10 images read from a folder)."""
+    batch_size: int = 64
+    eval_batch_size: int = 256
+    crop_pad: int | None = None
+    flip: bool = True
+    cutout: int = 0
+    normalize: bool = True
+    image_size: int | None = None
+    synthetic_train: int = 5000
+    synthetic_test: int = 1000
+    workers: int = 4
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    """Network size; `None` takes the space's paper default for the dataset."""
+
+    channels: int | None = None
+    layers: int | None = None
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class OptimConfig:
+    """SGD, learning-rate schedule and the loss options of the training engine."""
+
+    epochs: int = 250
+    stop_after_epochs: int | None = None
+    """Run only the first N epochs of the `epochs`-long schedule (the LR curve is the full run's)."""
+    lr: float = 0.025
+    lr_min: float = 0.001
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4
+    schedule: typing.Literal["cosine", "linear", "constant"] = "cosine"
+    schedule_unit: typing.Literal["epoch", "step"] = "epoch"
+    warmup_epochs: int = 0
+    grad_clip: float = 0.0
+    grad_clip_mode: typing.Literal["norm", "value"] = "norm"
+    label_smoothing: float = 0.0
+    zero_grad_to_none: bool = False
+    """False (the references, PyTorch 1.x): gradients are zeroed in place, so a supernet weight once used
+    keeps getting weight decay and momentum on steps whose path skips it. True skips such weights."""
+
+
+@dataclasses.dataclass
+class RuntimeConfig:
+    """Device and speed settings (not part of the method)."""
+
+    device: str = "auto"
+    amp: typing.Literal["auto", "bf16", "fp16", "off"] = "auto"
+    channels_last: bool = True
+    quiet: bool = False
+
+
+@dataclasses.dataclass
+class TrainSupernetConfig:
+    """`nas train-supernet`: single-path supernet training (RLNAS stage 1)."""
+
+    space: str = "nb201"
+    space_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    sampler: typing.Literal["default", "uniform"] = "default"
+    seed: int = 0
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    optim: OptimConfig = dataclasses.field(default_factory=OptimConfig)
+    runtime: RuntimeConfig = dataclasses.field(default_factory=RuntimeConfig)

@@ -1,0 +1,94 @@
+"""From a `DataConfig` to the image sets and batch loaders a stage trains and evaluates on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from nascli.config import DataConfig
+from nascli.data.datasets import ImageSet, load_dataset
+from nascli.data.labels import apply_random_labels, labels_hash
+from nascli.data.loader import AugmentConfig, BatchLoader
+from nascli.data.splits import select
+from nascli.errors import NasInputError
+from nascli.train.distributed import DistInfo
+
+OFFICIAL_TRAIN_SIZES = {"cifar10": 50_000, "cifar100": 50_000, "imagenet16-120": 151_700}
+"""Length of the random-label vector the references draw (one label per official training image)."""
+
+
+@dataclass
+class TrainingData:
+    """The training set as trained on, and what the manifest records about its labels."""
+
+    images: ImageSet
+    labels_kind: str
+    labels_sha256: str
+
+
+def _split(images: ImageSet, spec: str | None) -> ImageSet:
+    if not spec:
+        return images
+    if ":" not in spec:
+        raise NasInputError(f"split {spec!r} must be FILE:PART, e.g. cifar10_search_split:train")
+    split_file, part = spec.split(":", 1)
+    return select(images, split_file, part)
+
+
+def training_set(cfg: DataConfig, seed: int) -> TrainingData:
+    """Load the training images, apply the index split, then random labels when asked."""
+    images = load_dataset(
+        cfg.dataset, cfg.root, True, image_size=cfg.image_size, seed=seed, synthetic_size=cfg.synthetic_train
+    )
+    images = _split(images, cfg.train_split)
+    if len(images) == 0:
+        raise NasInputError(f"the training split {cfg.train_split!r} selects no image of {cfg.dataset}: check it")
+    if cfg.labels == "random":
+        total = cfg.label_total or OFFICIAL_TRAIN_SIZES.get(cfg.dataset)
+        images = apply_random_labels(images, cfg.label_seed, total)
+    return TrainingData(images=images, labels_kind=cfg.labels, labels_sha256=labels_hash(images.labels))
+
+
+def evaluation_set(cfg: DataConfig, seed: int) -> ImageSet:
+    """The held-out images with their true labels (the test set, optionally split)."""
+    images = load_dataset(
+        cfg.dataset, cfg.root, False, image_size=cfg.image_size, seed=seed, synthetic_size=cfg.synthetic_test
+    )
+    return _split(images, cfg.eval_split)
+
+
+def augment_config(cfg: DataConfig) -> AugmentConfig:
+    """The augmentation settings of a `DataConfig`."""
+    return AugmentConfig(crop_pad=cfg.crop_pad, flip=cfg.flip, cutout=cfg.cutout, normalize=cfg.normalize)
+
+
+def train_loader(
+    images: ImageSet, cfg: DataConfig, seed: int, device: torch.device, dist: DistInfo, batch_size: int | None = None
+) -> BatchLoader:
+    """Shuffled, augmented, sharded-by-rank batches; order and augmentation depend only on (seed, epoch, step)."""
+    return BatchLoader(
+        images,
+        batch_size or cfg.batch_size,
+        train=True,
+        seed=seed,
+        augment=augment_config(cfg),
+        device=device,
+        rank=dist.rank,
+        world_size=dist.world_size,
+    )
+
+
+def eval_loader(images: ImageSet, cfg: DataConfig, device: torch.device, dist: DistInfo) -> BatchLoader:
+    """Fixed-order, un-augmented batches."""
+    return BatchLoader(
+        images,
+        cfg.eval_batch_size,
+        train=False,
+        seed=0,
+        augment=augment_config(cfg),
+        device=device,
+        drop_last=False,
+        rank=dist.rank,
+        world_size=dist.world_size,
+    )

@@ -1,0 +1,32 @@
+"""Learning-rate schedules as pure functions of (epoch, step), so a resumed run needs no scheduler state."""
+
+from __future__ import annotations
+
+import math
+
+from nascli.config import OptimConfig
+
+
+def learning_rate(cfg: OptimConfig, epoch: int, step: int, steps_per_epoch: int) -> float:
+    """LR at `step` (0-based, within `epoch`) of the schedule configured in `cfg`.
+
+    `cosine`: η_min + (η₀ − η_min)(1 + cos(π t / T))/2 with t in epochs (held within an epoch, as the
+    NB201/DARTS references) or in steps. `linear`: η₀ (1 − t/T) down to η_min. Warm-up multiplies by
+    (t+1)/W over the first W epochs (per epoch, as the RLNAS ImageNet retraining).
+    """
+    total = max(cfg.epochs, 1)
+    if cfg.schedule_unit == "step":
+        t = epoch + step / max(steps_per_epoch, 1)
+    else:
+        t = float(epoch)
+    if cfg.schedule == "constant":
+        lr = cfg.lr
+    elif cfg.schedule == "cosine":
+        lr = cfg.lr_min + (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * t / total)) / 2
+    elif cfg.schedule == "linear":
+        lr = max(cfg.lr * (1 - t / total), cfg.lr_min)
+    else:
+        raise ValueError(f"unknown schedule {cfg.schedule!r}")
+    if cfg.warmup_epochs > 0 and epoch < cfg.warmup_epochs:
+        lr = lr * (epoch + 1) / cfg.warmup_epochs
+    return lr

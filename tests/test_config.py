@@ -1,0 +1,73 @@
+"""Recipes: typed building, overrides, typo suggestions, sections."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from nascli.config import OptimConfig, TrainSupernetConfig, parse_overrides, resolve_config
+from nascli.errors import NasInputError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_defaults_then_recipe_then_set_then_flags(tmp_path: Path) -> None:
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("optim:\n  lr: 0.1\n  epochs: 10\ndata:\n  dataset: cifar10\n")
+    cfg, meta = resolve_config(TrainSupernetConfig, recipe, ["optim.lr=0.2", "data.labels=random"],
+                               {"optim.epochs": 3})
+    assert cfg.optim.lr == 0.2 and cfg.optim.epochs == 3
+    assert cfg.data.dataset == "cifar10" and cfg.data.labels == "random"
+    assert cfg.optim.weight_decay == OptimConfig().weight_decay
+    assert meta == {}
+
+
+def test_typo_in_recipe_suggests_the_key(tmp_path: Path) -> None:
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("optim:\n  lrr: 0.1\n")
+    with pytest.raises(NasInputError, match=r"unknown setting 'optim.lrr' \(did you mean 'optim.lr'\?\)"):
+        resolve_config(TrainSupernetConfig, recipe)
+
+
+def test_bad_set_key_and_types() -> None:
+    with pytest.raises(NasInputError, match="unknown setting 'optim.momentun'"):
+        resolve_config(TrainSupernetConfig, None, ["optim.momentun=0.5"])
+    with pytest.raises(NasInputError, match="must be an integer"):
+        resolve_config(TrainSupernetConfig, None, ["optim.epochs=ten"])
+    with pytest.raises(NasInputError, match="must be one of"):
+        resolve_config(TrainSupernetConfig, None, ["data.labels=shuffled"])
+    with pytest.raises(NasInputError, match="key=value"):
+        parse_overrides(["optim.lr"])
+
+
+def test_sectioned_recipe_and_wrong_section(tmp_path: Path) -> None:
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("meta: {paper: x}\ntrain_supernet:\n  seed: 3\nsearch: {}\n")
+    cfg, meta = resolve_config(TrainSupernetConfig, recipe, section="train_supernet")
+    assert cfg.seed == 3 and meta == {"paper": "x"}
+    recipe.write_text("train_supernett:\n  seed: 3\n")
+    with pytest.raises(NasInputError, match="unknown section 'train_supernett'"):
+        resolve_config(TrainSupernetConfig, recipe, section="train_supernet")
+
+
+def test_invalid_yaml_is_an_input_error(tmp_path: Path) -> None:
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("optim: [1, 2\n")
+    with pytest.raises(NasInputError, match="not valid YAML"):
+        resolve_config(TrainSupernetConfig, recipe)
+
+
+@pytest.mark.parametrize("name", ["cifar10", "cifar100", "imagenet16-120"])
+def test_shipped_rlnas_recipes_hold_the_reference_settings(name: str) -> None:
+    cfg, meta = resolve_config(TrainSupernetConfig, REPO / f"recipes/rlnas/nb201-{name}.yaml",
+                               section="train_supernet")
+    assert "RLNAS" in meta["reference"]
+    assert (cfg.optim.epochs, cfg.data.batch_size) == (250, 64)
+    assert cfg.optim.nesterov and math.isclose(cfg.optim.momentum, 0.9)
+    assert math.isclose(cfg.optim.weight_decay, 5e-4)
+    assert (cfg.optim.lr, cfg.optim.lr_min, cfg.optim.schedule, cfg.optim.warmup_epochs) == (0.025, 0.001, "cosine", 0)
+    assert cfg.data.labels == "random" and cfg.sampler == "default"
+    assert cfg.data.train_split == ("cifar10_search_split:train" if name == "cifar10" else None)
+    assert cfg.data.crop_pad == (2 if name == "imagenet16-120" else 4)

@@ -1,0 +1,27 @@
+"""LR schedules against the references' formulas."""
+
+from __future__ import annotations
+
+import math
+
+from nascli.config import OptimConfig
+from nascli.train.schedule import learning_rate
+
+
+def test_nb201_cosine_is_per_epoch_and_matches_the_reference_formula() -> None:
+    cfg = OptimConfig(epochs=250, lr=0.025, lr_min=0.001, schedule="cosine", schedule_unit="epoch")
+    for epoch in (0, 1, 10, 125, 249):
+        expected = 0.001 + (0.025 - 0.001) * (1 + math.cos(math.pi * epoch / 250)) / 2
+        assert math.isclose(learning_rate(cfg, epoch, 0, 100), expected)
+        assert learning_rate(cfg, epoch, 0, 100) == learning_rate(cfg, epoch, 99, 100)
+
+
+def test_warmup_multiplies_by_epoch_fraction() -> None:
+    cfg = OptimConfig(epochs=10, lr=0.5, lr_min=0.0, schedule="constant", warmup_epochs=5)
+    assert [round(learning_rate(cfg, e, 0, 1), 12) for e in range(6)] == [0.1, 0.2, 0.3, 0.4, 0.5, 0.5]
+
+
+def test_linear_per_step_reaches_the_floor() -> None:
+    cfg = OptimConfig(epochs=2, lr=0.1, lr_min=0.001, schedule="linear", schedule_unit="step")
+    assert math.isclose(learning_rate(cfg, 1, 0, 10), 0.05)
+    assert learning_rate(cfg, 1, 10, 10) == 0.001
