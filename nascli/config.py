@@ -303,3 +303,56 @@ class TrainSupernetConfig:
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     optim: OptimConfig = dataclasses.field(default_factory=OptimConfig)
     runtime: RuntimeConfig = dataclasses.field(default_factory=RuntimeConfig)
+
+
+@dataclasses.dataclass
+class EvolutionConfig:
+    """SPOS/RLNAS evolution (methods/rlnas.md §4). nascli's defaults are the RLNAS NB201 numbers."""
+
+    population: int = 100
+    parents: int = 30
+    mutation: int = 50
+    crossover: int = 50
+    generations: int = 20
+    mutation_prob: float = 0.1
+    mutation_ops: list[str] | None = None
+    """Ops a mutation may propose (None: every op of the space). RLNAS NB201 never proposes 'none'."""
+    mutate_cells: list[str] | None = None
+    """DARTS: which cells mutation touches (None: both). The RLNAS reference mutates only 'normal'."""
+    max_tries_factor: int = 10
+    """Mutation/crossover give up after factor × wanted tries (the reference bounds crossover likewise)."""
+
+
+@dataclasses.dataclass
+class ConstraintConfig:
+    """Filters around any strategy: architectures over a limit are never scored."""
+
+    max_flops: float | None = None
+    """In millions, in the space's paper convention."""
+    max_params: float | None = None
+    """In millions."""
+
+
+@dataclasses.dataclass
+class SearchConfig:
+    """`nas search`: a strategy maximising a score over a space."""
+
+    space: str = "nb201"
+    space_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    strategy: str = "evolution"
+    score: str = "angle"
+    extra_scores: list[str] = dataclasses.field(default_factory=list)
+    score_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    dataset: str | None = None
+    """Dataset for benchmark look-ups and cost conventions (default: the supernet's dataset)."""
+    seed: int = 0
+    samples: int = 1000
+    """`random`: how many architectures."""
+    batch: int = 500
+    """`random` / `exhaustive`: architectures scored (and checkpointed) per step."""
+    evolution: EvolutionConfig = dataclasses.field(default_factory=EvolutionConfig)
+    constraints: ConstraintConfig = dataclasses.field(default_factory=ConstraintConfig)
+    bench: str | None = None
+    bench_sha256: str | None = None
+    top_k: int = 10
+    runtime: RuntimeConfig = dataclasses.field(default_factory=RuntimeConfig)

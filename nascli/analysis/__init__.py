@@ -1,0 +1,1 @@
+"""Analyses of scores and architectures: correlation, operation importance, motifs, sampling."""

@@ -1,0 +1,1 @@
+"""Tabular benchmarks: the compact NAS-Bench-201 table (`table`) and its importer (`importer`)."""

@@ -1,0 +1,101 @@
+"""`nas search`: options → recipe → `nascli.strategies.runner.run_search` → top-10 table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from nascli.cli.common import QuietOption, RecipeOption, SetOption, flags, handle_errors, out, print_paths
+from nascli.config import SearchConfig, resolve_config
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command to the app."""
+    app.command("search")(search_command)
+
+
+def _million(text: str | None) -> float | None:
+    """'600M' / '600' / '0.6G' → 600.0 (millions)."""
+    if text is None:
+        return None
+    raw = text.strip().upper()
+    scale = 1.0
+    if raw.endswith("G"):
+        raw, scale = raw[:-1], 1000.0
+    elif raw.endswith("M"):
+        raw = raw[:-1]
+    try:
+        return float(raw) * scale
+    except ValueError:
+        from nascli.errors import NasInputError
+
+        raise NasInputError(f"{text!r} is not a size: write e.g. 600M or 0.6G") from None
+
+
+@handle_errors
+def search_command(
+    out_dir: Path = typer.Option(..., "--out", "-o", help="Run folder to write (scores.csv, history.jsonl, "
+                                 "genotype.json, manifest.json)."),
+    supernet: Path | None = typer.Option(None, help="train-supernet run folder (needed by angle and "
+                                         "supernet-acc)."),
+    recipe: Path | None = RecipeOption,
+    overrides: list[str] = SetOption,
+    space: str | None = typer.Option(None, help="Search space: nb201 or darts. [recipe or nb201]"),
+    strategy: str | None = typer.Option(None, help="evolution, random or exhaustive. [evolution]"),
+    score: str | None = typer.Option(None, help="angle, supernet-acc, flops, params or bench. [angle]"),
+    extra_score: list[str] = typer.Option([], "--extra-score", help="Also record this score for every "
+                                          "evaluated architecture (repeatable)."),
+    dataset: str | None = typer.Option(None, help="Dataset for benchmark look-ups and cost conventions. "
+                                       "[the supernet's]"),
+    seed: int | None = typer.Option(None, help="Seed of the strategy. [0]"),
+    population: int | None = typer.Option(None, help="Evolution: population per generation. [100]"),
+    parents: int | None = typer.Option(None, help="Evolution: size of the elitist parent archive. [30]"),
+    mutation: int | None = typer.Option(None, help="Evolution: mutation children per generation. [50]"),
+    crossover: int | None = typer.Option(None, help="Evolution: crossover children per generation. [50]"),
+    generations: int | None = typer.Option(None, help="Evolution: generations. [20]"),
+    mutation_prob: float | None = typer.Option(None, help="Evolution: per-gene mutation probability. [0.1]"),
+    samples: int | None = typer.Option(None, help="Random: number of architectures. [1000]"),
+    max_flops: str | None = typer.Option(None, "--max-flops", help="Never score architectures above this many "
+                                         "FLOPs, e.g. 600M."),
+    max_params: str | None = typer.Option(None, "--max-params", help="Never score architectures above this many "
+                                          "parameters, e.g. 5M."),
+    bench: str | None = typer.Option(None, help="NB201 table to use instead of the shipped one."),
+    device: str | None = typer.Option(None, help="auto, cpu or cuda. [auto]"),
+    resume: bool = typer.Option(False, "--resume", help="Continue the search in --out from its last generation."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished search in --out."),
+    quiet: bool = QuietOption,
+) -> None:
+    """Search a space with a strategy maximising a score (RLNAS: --strategy evolution --score angle)."""
+    from nascli.strategies.runner import run_search
+
+    cfg, meta = resolve_config(SearchConfig, recipe, overrides, flags(
+        space=space, strategy=strategy, score=score, extra_scores=list(extra_score) or None, dataset=dataset,
+        seed=seed, evolution__population=population, evolution__parents=parents, evolution__mutation=mutation,
+        evolution__crossover=crossover, evolution__generations=generations,
+        evolution__mutation_prob=mutation_prob, samples=samples, constraints__max_flops=_million(max_flops),
+        constraints__max_params=_million(max_params), bench=bench, runtime__device=device,
+        runtime__quiet=quiet or None,
+    ), section="search")
+    result = run_search(cfg, out_dir, supernet=supernet, resume=resume, overwrite=overwrite, meta=meta)
+    if cfg.runtime.quiet:
+        return
+    table = Table(title=f"top {len(result.top)} of {result.evaluated} by {cfg.score} ({cfg.strategy})")
+    table.add_column("#", justify="right")
+    table.add_column("architecture", overflow="fold")
+    table.add_column(cfg.score, justify="right")
+    has_bench = bool(result.top) and "bench" in result.top[0]
+    if has_bench:
+        table.add_column("index", justify="right")
+        for name in ("C10 test", "C100 test", "IN16 test"):
+            table.add_column(name, justify="right")
+    for rank, row in enumerate(result.top, 1):
+        cells = [str(rank), row["arch"], f"{row[cfg.score]:.4f}"]
+        if has_bench:
+            b = row["bench"]
+            cells += [str(row["index"]), f"{b['cifar10']:.2f}", f"{b['cifar100']:.2f}", f"{b['imagenet16-120']:.2f}"]
+        table.add_row(*cells)
+    out.print(table)
+    print_paths("written", {name: result.out / name for name in
+                            ("scores.csv", "history.jsonl", "genotype.json", "manifest.json")})

@@ -1,0 +1,7 @@
+"""Search strategies behind one registry; importing this package registers the built-in ones."""
+
+from nascli.strategies.base import STRATEGIES, Strategy, make_strategy
+
+from nascli.strategies import evolution, simple  # noqa: E402,F401  isort: skip
+
+__all__ = ["STRATEGIES", "Strategy", "make_strategy"]

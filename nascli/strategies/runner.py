@@ -1,0 +1,180 @@
+"""`search` as a library call: a strategy, a score, constraints; scores.csv, history.jsonl, genotype.json."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nascli.artifacts import (
+    RunFolder,
+    append_jsonl,
+    atomic_write_json,
+    atomic_write_text,
+    check_manifest,
+    read_jsonl,
+    read_manifest,
+    write_jsonl,
+)
+from nascli.config import SearchConfig, to_dict
+from nascli.errors import NasInputError
+from nascli.scores.base import ScoreContext, make_score
+from nascli.spaces.base import Architecture, SearchSpace, get_space
+from nascli.strategies.base import Strategy, make_strategy, sort_key
+from nascli.strategies.constraints import make_constraint
+from nascli.train.devices import resolve_device
+from nascli.train.progress import make_progress
+
+STATE_FILE = "search_state.json"
+BENCH_DATASETS = ("cifar10", "cifar100", "imagenet16-120")
+
+
+@dataclass
+class SearchRun:
+    """What a finished search produced."""
+
+    out: Path
+    best: Architecture
+    best_score: float
+    top: list[dict[str, Any]]
+    evaluated: int
+    space: SearchSpace
+
+
+def _bench_dataset(dataset: str | None) -> str:
+    return dataset if dataset in BENCH_DATASETS else "cifar10"
+
+
+def _write_scores(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())
+
+
+def run_search(cfg: SearchConfig, out: str | Path, *, supernet: str | Path | None = None, resume: bool = False,
+               overwrite: bool = False, meta: dict[str, Any] | None = None) -> SearchRun:
+    """Run `cfg.strategy` maximising `cfg.score` and write the search artifacts into `out`."""
+    space = get_space(cfg.space, **cfg.space_options)
+    dataset = cfg.dataset
+    parents: list[Path] = []
+    if supernet is not None:
+        supernet = Path(supernet)
+        manifest = read_manifest(supernet)
+        check_manifest(manifest, supernet, kind="supernet", space=space.name)
+        dataset = dataset or manifest.get("dataset")
+        parents.append(supernet)
+    run = RunFolder(out)
+    resumed = run.prepare(kind="search", space=space.name, resume=resume, overwrite=overwrite,
+                          guard_files=(STATE_FILE, "scores.csv"))
+    context = ScoreContext(space=space, supernet_dir=supernet, dataset=dataset, bench_path=cfg.bench,
+                           bench_sha256=cfg.bench_sha256, device=resolve_device(cfg.runtime.device), seed=cfg.seed,
+                           options=dict(cfg.score_options))
+    score = make_score(cfg.score, context)
+    extras = [make_score(name, context) for name in cfg.extra_scores if name != cfg.score]
+    strategy = make_strategy(cfg.strategy, space, cfg, make_constraint(space, cfg.constraints, dataset))
+    rows: list[list[Any]] = []
+    state_path = run.file(STATE_FILE)
+    if resumed and state_path.exists():
+        try:
+            saved = json.loads(state_path.read_text(encoding="utf-8"))
+            strategy.load_state_dict(saved["strategy"])
+            rows = saved["rows"]
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise NasInputError(f"{state_path} is corrupt ({type(exc).__name__}): delete the folder's "
+                                f"{STATE_FILE} to restart the search, or use a new --out") from None
+        write_jsonl(run.file("history.jsonl"), [r for r in read_jsonl(run.file("history.jsonl"))
+                                                 if r.get("generation", -1) < strategy.step])
+    elif run.file("history.jsonl").exists():
+        write_jsonl(run.file("history.jsonl"), [])
+    run.start(kind="search", space=space.name, dataset=dataset, config={**to_dict(cfg), "meta": meta or {}},
+              seed=cfg.seed, parents=parents, extra={"score": cfg.score, "strategy": cfg.strategy})
+    header = ["arch", cfg.score, *[e.name for e in extras], "step"] + (["index"] if space.is_finite() else [])
+    total = _planned_steps(strategy, cfg, space)
+    progress = make_progress(not cfg.runtime.quiet)
+    with progress:
+        task = progress.add_task(f"search {cfg.strategy}/{cfg.score}", total=total, info="")
+        progress.advance(task, strategy.step)
+        while True:
+            archs = strategy.ask()
+            if not archs:
+                break
+            values = np.asarray(score.score(archs), dtype=np.float64)
+            extra_values = [np.asarray(e.score(archs), dtype=np.float64) for e in extras]
+            step = strategy.step
+            record = strategy.tell(archs, values.tolist())
+            indices = space.indices_of(archs) if space.is_finite() and hasattr(space, "indices_of") else None
+            for i, arch in enumerate(archs):
+                row = [space.format(arch), _num(values[i]), *[_num(v[i]) for v in extra_values], step]
+                if space.is_finite():
+                    row.append(int(indices[i]) if indices is not None else space.index(arch))
+                rows.append(row)
+            _write_scores(run.file("scores.csv"), header, rows)
+            append_jsonl(run.file("history.jsonl"), record)
+            atomic_write_json(state_path, {"strategy": strategy.state_dict(), "rows": rows})
+            progress.advance(task)
+            progress.update(task, info=f"best {record['best_so_far']:.4f}")
+    best, best_score = strategy.best()
+    if best is None:
+        raise NasInputError("the search scored no architecture: the constraints exclude every candidate; "
+                            "raise --max-flops/--max-params")
+    top = _top_table(strategy, space, cfg, context, dataset)
+    genotype = {
+        "space": space.name,
+        "arch": space.to_json(best),
+        "text": space.format(best),
+        "scores": {cfg.score: best_score},
+        "source": {"strategy": cfg.strategy, "score": cfg.score, "search": str(run.path),
+                   "supernet": str(supernet) if supernet else None},
+    }
+    if space.is_finite():
+        genotype["index"] = space.index(best)
+    if top and "bench" in top[0]:
+        genotype["bench"] = top[0]["bench"] if top[0]["arch"] == space.format(best) else _bench_row(
+            context, space, best)
+    atomic_write_json(run.file("genotype.json"), genotype)
+    run.finish("done", evaluated=len(rows), best=space.format(best), best_score=best_score)
+    return SearchRun(out=run.path, best=best, best_score=best_score, top=top, evaluated=len(rows), space=space)
+
+
+def _num(value: float) -> float | str:
+    return "nan" if math.isnan(value) else float(value)
+
+
+def _planned_steps(strategy: Strategy, cfg: SearchConfig, space: SearchSpace) -> int | None:
+    if cfg.strategy == "evolution":
+        return cfg.evolution.generations
+    if cfg.strategy == "random":
+        return math.ceil(cfg.samples / max(cfg.batch, 1))
+    if cfg.strategy == "exhaustive" and space.is_finite():
+        return math.ceil(space.size() / max(cfg.batch, 1))
+    return None
+
+
+def _bench_row(context: ScoreContext, space: SearchSpace, arch: Architecture) -> dict[str, float]:
+    index = space.index(arch)
+    return {name: float(context.bench.metric(name, "test")[index]) for name in BENCH_DATASETS}
+
+
+def _top_table(strategy: Strategy, space: SearchSpace, cfg: SearchConfig, context: ScoreContext,
+               dataset: str | None) -> list[dict[str, Any]]:
+    """The best `top_k` architectures with their score and, on NB201, their benchmark test accuracies."""
+    ranked = sorted(strategy.evaluated, key=lambda item: sort_key(item[1]), reverse=True)[: cfg.top_k]
+    best, best_score = strategy.best()
+    if best is not None and all(space.format(a) != space.format(best) for a, _ in ranked):
+        ranked = [(best, best_score), *ranked[:-1]]
+    rows = []
+    for arch, value in ranked:
+        row: dict[str, Any] = {"arch": space.format(arch), cfg.score: value}
+        if space.name == "nb201":
+            row["index"] = space.index(arch)
+            row["bench"] = _bench_row(context, space, arch)
+        rows.append(row)
+    return rows

@@ -1,0 +1,84 @@
+"""`random`: N distinct random architectures; `exhaustive`: every architecture of a finite space."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nascli.config import SearchConfig
+from nascli.errors import NasInputError
+from nascli.spaces.base import Architecture, SearchSpace
+from nascli.strategies.base import STRATEGIES, Allowed, Strategy
+
+
+@STRATEGIES.register("random")
+class RandomStrategy(Strategy):
+    """Distinct uniform samples within the constraints, `batch` at a time."""
+
+    name = "random"
+
+    def __init__(self, space: SearchSpace, cfg: SearchConfig, allowed: Allowed | None = None) -> None:
+        super().__init__(space, cfg, allowed)
+        if cfg.samples < 1:
+            raise NasInputError("random search needs samples ≥ 1")
+        if space.is_finite() and cfg.samples > space.size():
+            raise NasInputError(f"random search asks {cfg.samples} distinct architectures but the {space.name} "
+                                f"space has {space.size()}: use --strategy exhaustive")
+        self.seen: set[str] = set()
+
+    def ask(self) -> list[Architecture]:
+        """Up to `batch` new architectures, until `samples` were drawn."""
+        wanted = min(self.cfg.batch, self.cfg.samples - len(self.evaluated))
+        batch: list[Architecture] = []
+        tries = 0
+        while len(batch) < wanted and tries < wanted * 1000:
+            tries += 1
+            arch = self.space.sample(self.rng)
+            key = self.space.format(arch)
+            if key in self.seen:
+                continue
+            self.seen.add(key)
+            if self.allowed(arch):
+                batch.append(arch)
+        return batch
+
+    def state_dict(self) -> dict[str, Any]:
+        """Base state plus the drawn set."""
+        return {**super().state_dict(), "seen": sorted(self.seen)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore `state_dict` output."""
+        super().load_state_dict(state)
+        self.seen = set(state["seen"])
+
+
+@STRATEGIES.register("exhaustive")
+class ExhaustiveStrategy(Strategy):
+    """Every architecture of a finite space in official order, `batch` at a time."""
+
+    name = "exhaustive"
+
+    def __init__(self, space: SearchSpace, cfg: SearchConfig, allowed: Allowed | None = None) -> None:
+        super().__init__(space, cfg, allowed)
+        if not space.is_finite():
+            raise NasInputError(f"the {space.name} space is too large to enumerate: use --strategy evolution or random")
+        self.position = 0
+        self.all = list(space.enumerate())
+
+    def ask(self) -> list[Architecture]:
+        """The next `batch` architectures that pass the constraints."""
+        batch: list[Architecture] = []
+        while self.position < len(self.all) and len(batch) < self.cfg.batch:
+            arch = self.all[self.position]
+            self.position += 1
+            if self.allowed(arch):
+                batch.append(arch)
+        return batch
+
+    def state_dict(self) -> dict[str, Any]:
+        """Base state plus the position in the enumeration."""
+        return {**super().state_dict(), "position": self.position}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore `state_dict` output."""
+        super().load_state_dict(state)
+        self.position = int(state["position"])
