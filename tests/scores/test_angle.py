@@ -62,13 +62,13 @@ def test_literal_vector_matches_a_hand_built_reference_vector(pair) -> None:
         reductions = [i for i in range(len(model.cells)) if i not in searched]
         blocks = [_flat(sd["stem.0.weight"], sd["stem.1.weight"], sd["stem.1.bias"])]
 
-        def reduction(i: int) -> torch.Tensor:
+        def reduction(i: int, sd: dict = sd) -> torch.Tensor:
             p = f"cells.{i}."
             return _flat(*(sd[p + k] for k in ("conv_a.1.weight", "conv_a.2.weight", "conv_a.2.bias",
                                                 "conv_b.1.weight", "conv_b.2.weight", "conv_b.2.bias",
                                                 "downsample.1.weight")))
 
-        def conv(i: int, edge: int, op: str) -> torch.Tensor:
+        def conv(i: int, edge: int, op: str, sd: dict = sd) -> torch.Tensor:
             return _flat(sd[f"cells.{i}.edges.{edge}.{op}.1.weight"])
 
         added = set()
