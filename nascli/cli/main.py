@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from nascli import __version__
-from nascli.cli import search, train_supernet
+from nascli.cli import correlate, search, train_supernet
 
 app = typer.Typer(
     name="nas",
@@ -33,6 +33,7 @@ def main(
 
 train_supernet.register(app)
 search.register(app)
+correlate.register(app)
 
 
 if __name__ == "__main__":

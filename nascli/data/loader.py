@@ -1,0 +1,523 @@
+"""Deterministic, resumable batch loaders: in-memory tensors (augmented on the device) or streamed folders.
+
+Both loaders yield `(images, labels, official_indices)` on the training device and share one contract:
+
+* Epoch order: a permutation drawn from a torch generator seeded by sha256(seed, epoch) — the same on
+  every rank. Rank r takes positions r, r + W, r + 2W, … of it (W = world size). With `drop_last`
+  (the training default) the permutation is first truncated to a multiple of W; without it, it is
+  padded by repeating its first entries, as torch's DistributedSampler does, so all ranks get equal
+  shards (evaluation under DDP may then see a few images twice: deduplicate by the yielded indices).
+* Augmentation (training only) is drawn from a generator seeded by sha256(seed, epoch, step, rank)
+  (in-memory loader) or sha256(seed, epoch, official index) (streaming loader), so a run resumed at
+  `iterate(epoch, start_step)` reproduces the remaining batches bit for bit.
+* The random draws are made on the CPU, so the same batches come out on CPU and CUDA.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+
+from nascli.data.datasets import (
+    DATASET_DEFAULTS,
+    ImageSet,
+    canonical_dataset_name,
+    imageset_from_listing,
+    load_dataset,
+)
+from nascli.data.folders import FolderListing, list_image_folder
+from nascli.data.labels import apply_random_labels
+from nascli.data.splits import select
+from nascli.errors import NasInputError
+
+Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+STREAM_THRESHOLD_BYTES = 2 * 1024**3
+"""Image folders whose decoded uint8 pixels would exceed this stream from disk instead."""
+
+
+@dataclass
+class AugmentConfig:
+    """Batch-side augmentation. Training loaders apply crop, flip and cutout; every loader resizes/normalises.
+
+    crop_pad: zero padding of the random crop (None = the dataset's default, 0 = no crop); flip:
+    horizontal flip with p = 0.5; cutout: side of the DARTS cutout square (0 = off); normalize:
+    subtract mean and divide by std (False = [0, 1] input, as the RLNAS ImageNet runs); resize:
+    bilinear resize after crop/flip (BPE's 16-px proxy); mean/std: override the dataset's constants.
+    """
+
+    crop_pad: int | None = None
+    flip: bool = True
+    cutout: int = 0
+    normalize: bool = True
+    resize: int | None = None
+    mean: tuple[float, float, float] | None = None
+    std: tuple[float, float, float] | None = None
+
+
+def derive_seed(*parts: object) -> int:
+    """A 63-bit seed from sha256 of the parts' text: stable across processes, Python versions and ranks."""
+    digest = hashlib.sha256(repr(tuple(parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+
+
+def shard_order(
+    count: int, *, shuffle: bool, seed: int, epoch: int, rank: int, world_size: int, drop_last: bool
+) -> torch.Tensor:
+    """The positions (int64, CPU) this rank visits in `epoch` (see the module docstring for the rule)."""
+    if not 0 <= rank < world_size:
+        raise ValueError(f"rank {rank} outside world size {world_size}")
+    if shuffle:
+        generator = torch.Generator().manual_seed(derive_seed("order", seed, epoch))
+        order = torch.randperm(count, generator=generator)
+    else:
+        order = torch.arange(count)
+    if world_size > 1:
+        if drop_last:
+            order = order[: (count // world_size) * world_size]
+        else:
+            padded = math.ceil(count / world_size) * world_size
+            if padded > count and count > 0:
+                order = torch.cat([order, order.repeat(math.ceil(padded / count))[: padded - count]])
+        order = order[rank::world_size]
+    return order
+
+
+def shard_size(count: int, world_size: int, drop_last: bool) -> int:
+    """Number of positions each rank gets from a set of `count` (see `shard_order`)."""
+    return count // world_size if drop_last else math.ceil(count / world_size)
+
+
+def _batch_count(samples: int, batch_size: int, drop_last: bool) -> int:
+    return samples // batch_size if drop_last else math.ceil(samples / batch_size)
+
+
+def crop_flip(images: torch.Tensor, pad: int, flip: bool, generator: torch.Generator) -> torch.Tensor:
+    """Per-image random crop (zero padding `pad`, same size out) and horizontal flip (p = ½), one gather.
+
+    Offsets and flips are drawn on the CPU from `generator` in the order: row offsets, column offsets,
+    flips (each one value per image).
+    """
+    if pad == 0 and not flip:
+        return images
+    count, channels, height, width = images.shape
+    device = images.device
+    if pad > 0:
+        row_offsets = torch.randint(0, 2 * pad + 1, (count,), generator=generator)
+        col_offsets = torch.randint(0, 2 * pad + 1, (count,), generator=generator)
+        images = F.pad(images, (pad, pad, pad, pad))
+    else:
+        row_offsets = torch.zeros(count, dtype=torch.int64)
+        col_offsets = torch.zeros(count, dtype=torch.int64)
+    rows = row_offsets[:, None] + torch.arange(height)
+    cols = torch.arange(width).expand(count, width)
+    if flip:
+        flipped = torch.rand(count, generator=generator) < 0.5
+        cols = torch.where(flipped[:, None], width - 1 - cols, cols)
+    cols = col_offsets[:, None] + cols
+    batch_index = torch.arange(count, device=device).view(count, 1, 1, 1)
+    channel_index = torch.arange(channels, device=device).view(1, channels, 1, 1)
+    rows = rows.to(device).view(count, 1, height, 1)
+    cols = cols.to(device).view(count, 1, 1, width)
+    return images[batch_index, channel_index, rows, cols]
+
+
+def cutout(images: torch.Tensor, length: int, generator: torch.Generator) -> torch.Tensor:
+    """DARTS cutout: one `length`² square per image zeroed, centre uniform over the image, clipped to it.
+
+    Centre rows then centre columns are drawn on the CPU from `generator`.
+    """
+    count, _, height, width = images.shape
+    centre_y = torch.randint(0, height, (count,), generator=generator)
+    centre_x = torch.randint(0, width, (count,), generator=generator)
+    half = length // 2
+    y_low, y_high = (centre_y - half).clamp(0, height), (centre_y + half).clamp(0, height)
+    x_low, x_high = (centre_x - half).clamp(0, width), (centre_x + half).clamp(0, width)
+    rows = torch.arange(height).view(1, height, 1)
+    cols = torch.arange(width).view(1, 1, width)
+    hole = (
+        (rows >= y_low.view(-1, 1, 1))
+        & (rows < y_high.view(-1, 1, 1))
+        & (cols >= x_low.view(-1, 1, 1))
+        & (cols < x_high.view(-1, 1, 1))
+    )
+    return images * (~hole).to(device=images.device, dtype=images.dtype).unsqueeze(1)
+
+
+class _BatchFinisher:
+    """uint8 batch → float on the device: resize, normalise, cutout (train), channels_last."""
+
+    def __init__(
+        self,
+        augment: AugmentConfig,
+        mean: Sequence[float],
+        std: Sequence[float],
+        device: torch.device,
+        train: bool,
+        channels_last: bool,
+    ) -> None:
+        self.augment = augment
+        self.train = train
+        self.channels_last = channels_last
+        mean = augment.mean if augment.mean is not None else mean
+        std = augment.std if augment.std is not None else std
+        self.mean = torch.tensor(mean, dtype=torch.float32, device=device).view(1, 3, 1, 1)
+        self.std = torch.tensor(std, dtype=torch.float32, device=device).view(1, 3, 1, 1)
+
+    def __call__(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        batch = images.float().div_(255.0)
+        size = self.augment.resize
+        if size is not None and (batch.shape[-2], batch.shape[-1]) != (size, size):
+            batch = F.interpolate(batch, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        if self.augment.normalize:
+            batch = (batch - self.mean) / self.std
+        if self.train and self.augment.cutout > 0 and generator is not None:
+            batch = cutout(batch, self.augment.cutout, generator)
+        if self.channels_last:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        return batch
+
+
+class BatchLoader:
+    """Deterministic epoch iterator over an in-memory ImageSet, augmenting whole batches on the device."""
+
+    def __init__(
+        self,
+        imageset: ImageSet,
+        batch_size: int,
+        *,
+        train: bool,
+        seed: int,
+        augment: AugmentConfig | None = None,
+        device: torch.device | str = "cpu",
+        drop_last: bool | None = None,
+        rank: int = 0,
+        world_size: int = 1,
+        channels_last: bool = False,
+    ) -> None:
+        if batch_size < 1:
+            raise NasInputError(f"batch size must be at least 1, got {batch_size}")
+        self.imageset = imageset
+        self.batch_size = batch_size
+        self.train = train
+        self.seed = int(seed)
+        self.augment = augment or AugmentConfig()
+        self.device = torch.device(device)
+        self.drop_last = train if drop_last is None else drop_last
+        self.rank = rank
+        self.world_size = world_size
+        self.epoch = 0
+        self.pad = imageset.pad if self.augment.crop_pad is None else self.augment.crop_pad
+        self._images = imageset.images.to(self.device)
+        self._labels = imageset.labels.to(self.device)
+        self._indices = imageset.indices.to(self.device)
+        self._finish = _BatchFinisher(self.augment, imageset.mean, imageset.std, self.device, train, channels_last)
+        if len(self) == 0:
+            raise NasInputError(
+                f"{len(imageset)} images give no batch of {batch_size} on {world_size} rank(s); "
+                "lower the batch size or use more data"
+            )
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes of the underlying set."""
+        return self.imageset.num_classes
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch that `iter(loader)` runs."""
+        self.epoch = int(epoch)
+
+    def _order(self, epoch: int) -> torch.Tensor:
+        return shard_order(
+            len(self.imageset),
+            shuffle=self.train,
+            seed=self.seed,
+            epoch=epoch,
+            rank=self.rank,
+            world_size=self.world_size,
+            drop_last=self.drop_last,
+        )
+
+    def __len__(self) -> int:
+        samples = shard_size(len(self.imageset), self.world_size, self.drop_last)
+        return _batch_count(samples, self.batch_size, self.drop_last)
+
+    def __iter__(self) -> Iterator[Batch]:
+        return self.iterate(self.epoch)
+
+    def iterate(self, epoch: int, start_step: int = 0) -> Iterator[Batch]:
+        """The batches of `epoch` from `start_step` on; earlier batches are skipped without computing them."""
+        order = self._order(epoch).to(self.device)
+        for step in range(start_step, _batch_count(len(order), self.batch_size, self.drop_last)):
+            positions = order[step * self.batch_size : (step + 1) * self.batch_size]
+            images = self._images[positions]
+            generator = None
+            if self.train:
+                generator = torch.Generator().manual_seed(derive_seed("augment", self.seed, epoch, step, self.rank))
+                images = crop_flip(images, self.pad, self.augment.flip, generator)
+            yield self._finish(images, generator), self._labels[positions], self._indices[positions]
+
+
+# --- streamed image folders -------------------------------------------------------------------------------
+def random_resized_crop_box(
+    height: int,
+    width: int,
+    generator: torch.Generator,
+    scale: tuple[float, float] = (0.08, 1.0),
+    ratio: tuple[float, float] = (3 / 4, 4 / 3),
+) -> tuple[int, int, int, int]:
+    """(top, left, h, w) as torchvision's RandomResizedCrop chooses it, drawn from `generator`."""
+    area = height * width
+    log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+    for _ in range(10):
+        target_area = area * (scale[0] + (scale[1] - scale[0]) * torch.rand(1, generator=generator).item())
+        aspect = math.exp(log_ratio[0] + (log_ratio[1] - log_ratio[0]) * torch.rand(1, generator=generator).item())
+        crop_w = round(math.sqrt(target_area * aspect))
+        crop_h = round(math.sqrt(target_area / aspect))
+        if 0 < crop_w <= width and 0 < crop_h <= height:
+            top = int(torch.randint(0, height - crop_h + 1, (1,), generator=generator))
+            left = int(torch.randint(0, width - crop_w + 1, (1,), generator=generator))
+            return top, left, crop_h, crop_w
+    in_ratio = width / height
+    if in_ratio < ratio[0]:
+        crop_w, crop_h = width, round(width / ratio[0])
+    elif in_ratio > ratio[1]:
+        crop_h, crop_w = height, round(height * ratio[1])
+    else:
+        crop_w, crop_h = width, height
+    return (height - crop_h) // 2, (width - crop_w) // 2, crop_h, crop_w
+
+
+class _FolderFiles(Dataset):
+    """Files of a listing, decoded and cropped per sample; keys are (position, epoch)."""
+
+    def __init__(self, listing: FolderListing, train: bool, seed: int, image_size: int, flip: bool) -> None:
+        self.paths = [str(path) for path in listing.paths]
+        self.labels = torch.as_tensor(listing.labels, dtype=torch.int64)
+        self.indices = torch.as_tensor(listing.indices, dtype=torch.int64)
+        self.train = train
+        self.seed = seed
+        self.image_size = image_size
+        self.flip = flip
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        from torchvision.transforms import InterpolationMode
+        from torchvision.transforms import functional as TF
+
+        position, epoch = key
+        index = int(self.indices[position])
+        try:
+            with Image.open(self.paths[position]) as opened:
+                image = opened.convert("RGB")
+        except OSError as error:
+            raise NasInputError(f"imagefolder: cannot decode {self.paths[position]} ({error}); replace it") from None
+        size = self.image_size
+        if self.train:
+            generator = torch.Generator().manual_seed(derive_seed("stream", self.seed, epoch, index))
+            top, left, crop_h, crop_w = random_resized_crop_box(image.height, image.width, generator)
+            image = TF.resized_crop(
+                image, top, left, crop_h, crop_w, [size, size], InterpolationMode.BILINEAR, antialias=True
+            )
+            if self.flip and torch.rand(1, generator=generator).item() < 0.5:
+                image = TF.hflip(image)
+        else:
+            image = TF.resize(image, round(size * 256 / 224), InterpolationMode.BILINEAR, antialias=True)
+            image = TF.center_crop(image, [size, size])
+        return TF.pil_to_tensor(image), self.labels[position], self.indices[position]
+
+
+class FolderStreamLoader:
+    """Same interface as BatchLoader for folders too large for memory: a DataLoader over the files.
+
+    Training: RandomResizedCrop(image_size, scale 0.08–1) + flip (torchvision's rule, drawn per image from
+    sha256(seed, epoch, official index), so the worker count does not matter), then normalise and cutout on
+    the device. Evaluation: resize the shorter side to image_size·256/224, centre crop.
+    """
+
+    def __init__(
+        self,
+        listing: FolderListing,
+        batch_size: int,
+        *,
+        train: bool,
+        seed: int,
+        augment: AugmentConfig | None = None,
+        device: torch.device | str = "cpu",
+        drop_last: bool | None = None,
+        rank: int = 0,
+        world_size: int = 1,
+        channels_last: bool = False,
+        image_size: int = 224,
+        workers: int = 4,
+    ) -> None:
+        if batch_size < 1:
+            raise NasInputError(f"batch size must be at least 1, got {batch_size}")
+        self.listing = listing
+        self.batch_size = batch_size
+        self.train = train
+        self.seed = int(seed)
+        self.augment = augment or AugmentConfig()
+        self.device = torch.device(device)
+        self.drop_last = train if drop_last is None else drop_last
+        self.rank = rank
+        self.world_size = world_size
+        self.workers = workers
+        self.epoch = 0
+        self.image_size = image_size
+        self._files = _FolderFiles(listing, train, self.seed, image_size, self.augment.flip)
+        defaults = DATASET_DEFAULTS["imagefolder"]
+        self._finish = _BatchFinisher(self.augment, defaults.mean, defaults.std, self.device, train, channels_last)
+        if len(self) == 0:
+            raise NasInputError(
+                f"{len(listing)} images give no batch of {batch_size} on {world_size} rank(s); "
+                "lower the batch size or use more data"
+            )
+
+    @property
+    def num_classes(self) -> int:
+        """Number of class folders."""
+        return self.listing.num_classes
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch that `iter(loader)` runs."""
+        self.epoch = int(epoch)
+
+    def _order(self, epoch: int) -> torch.Tensor:
+        return shard_order(
+            len(self.listing),
+            shuffle=self.train,
+            seed=self.seed,
+            epoch=epoch,
+            rank=self.rank,
+            world_size=self.world_size,
+            drop_last=self.drop_last,
+        )
+
+    def __len__(self) -> int:
+        samples = shard_size(len(self.listing), self.world_size, self.drop_last)
+        return _batch_count(samples, self.batch_size, self.drop_last)
+
+    def __iter__(self) -> Iterator[Batch]:
+        return self.iterate(self.epoch)
+
+    def iterate(self, epoch: int, start_step: int = 0) -> Iterator[Batch]:
+        """The batches of `epoch` from `start_step` on; skipped batches are never read from disk."""
+        order = self._order(epoch)
+        steps = _batch_count(len(order), self.batch_size, self.drop_last)
+        keys = [(int(position), epoch) for position in order[start_step * self.batch_size :]]
+        loader = DataLoader(
+            self._files,
+            batch_size=self.batch_size,
+            sampler=keys,
+            num_workers=self.workers,
+            drop_last=self.drop_last,
+            pin_memory=self.device.type == "cuda",
+        )
+        for step, (images, labels, indices) in enumerate(loader, start=start_step):
+            if step >= steps:
+                break
+            generator = None
+            if self.train:
+                generator = torch.Generator().manual_seed(derive_seed("augment", self.seed, epoch, step, self.rank))
+            images = images.to(self.device, non_blocking=True)
+            yield (
+                self._finish(images, generator),
+                labels.to(self.device, non_blocking=True),
+                indices.to(self.device, non_blocking=True),
+            )
+
+
+# --- choosing a loader ------------------------------------------------------------------------------------
+def _folder_bytes(listing: FolderListing, image_size: int | None) -> int:
+    if image_size is not None:
+        height = width = image_size
+    else:
+        with Image.open(listing.paths[0]) as first:
+            width, height = first.size
+    return len(listing) * 3 * height * width
+
+
+def make_loader(
+    name: str,
+    root: str | Path | None,
+    *,
+    train: bool,
+    batch_size: int,
+    seed: int,
+    augment: AugmentConfig | None = None,
+    device: torch.device | str = "cpu",
+    image_size: int | None = None,
+    synthetic_size: int | None = None,
+    data_seed: int = 0,
+    split: tuple[str, str] | None = None,
+    label_seed: int | None = None,
+    label_total: int | None = None,
+    rank: int = 0,
+    world_size: int = 1,
+    drop_last: bool | None = None,
+    channels_last: bool = False,
+    stream: bool | None = None,
+    stream_threshold_bytes: int = STREAM_THRESHOLD_BYTES,
+    workers: int = 4,
+) -> BatchLoader | FolderStreamLoader:
+    """Build the loader for a dataset: optional split (file, part), optional random labels, in memory or streamed.
+
+    Image folders stream when `stream` is True, or when `stream` is None and their decoded pixels
+    (N·3·H·W bytes) exceed `stream_threshold_bytes`; streamed folders default to 224-px crops. Every
+    other dataset is held in memory. `label_seed` replaces the labels with RLNAS random labels;
+    `data_seed` is the seed of the synthetic dataset (its test part uses data_seed + 1,000,003).
+    """
+    key = canonical_dataset_name(name)
+    augment = augment or AugmentConfig()
+    if key == "imagefolder":
+        listing = list_image_folder(root, train)  # type: ignore[arg-type]  (None is refused inside)
+        if split is not None:
+            listing = select(listing, *split)
+        if label_seed is not None:
+            listing = apply_random_labels(listing, label_seed, label_total)
+        if stream or (stream is None and _folder_bytes(listing, image_size) > stream_threshold_bytes):
+            return FolderStreamLoader(
+                listing,
+                batch_size,
+                train=train,
+                seed=seed,
+                augment=augment,
+                device=device,
+                drop_last=drop_last,
+                rank=rank,
+                world_size=world_size,
+                channels_last=channels_last,
+                image_size=image_size or 224,
+                workers=workers,
+            )
+        imageset = imageset_from_listing(listing, image_size)
+    else:
+        if stream:
+            raise NasInputError(f"only image folders stream from disk; {key} is held in memory: drop --stream")
+        imageset = load_dataset(key, root, train, image_size=image_size, seed=data_seed, synthetic_size=synthetic_size)
+        if split is not None:
+            imageset = select(imageset, *split)
+        if label_seed is not None:
+            imageset = apply_random_labels(imageset, label_seed, label_total)
+    return BatchLoader(
+        imageset,
+        batch_size,
+        train=train,
+        seed=seed,
+        augment=augment,
+        device=device,
+        drop_last=drop_last,
+        rank=rank,
+        world_size=world_size,
+        channels_last=channels_last,
+    )
