@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from nascli import __version__
-from nascli.cli import correlate, search, train_supernet
+from nascli.cli import bench, correlate, search, train_supernet, visualize
 
 app = typer.Typer(
     name="nas",
@@ -34,6 +34,8 @@ def main(
 train_supernet.register(app)
 search.register(app)
 correlate.register(app)
+visualize.register(app)
+bench.register(app)
 
 
 if __name__ == "__main__":

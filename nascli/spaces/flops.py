@@ -1,0 +1,103 @@
+"""FLOPs (multiply-adds) and parameter counts of a built model, by forward hooks.
+
+Convention (RLNAS `thop` as used for its FLOPs constraints, methods/spaces.md §3): only Conv and
+Linear layers count; BN, activations and pooling count 0. A convolution costs
+C_in/groups · k_h · k_w (+1 with a bias) per output element; a Linear layer in·out (+out with a
+bias). The reference's thop counts a Linear as (2·in − 1)·out; for the DARTS/MobileNet networks
+that changes the total by under 0.2%. Modules whose qualified name contains `auxiliary` (the
+auxiliary head) are excluded, as DARTS' `count_parameters_in_MB` excludes their parameters.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from nascli.errors import NasInputError
+
+
+def _excluded(name: str, exclude: Sequence[str]) -> bool:
+    return any(pattern in name for pattern in exclude)
+
+
+def count_params(model: nn.Module, exclude: Sequence[str] = ("auxiliary",)) -> int:
+    """Number of parameters whose qualified name contains none of `exclude`."""
+    return sum(p.numel() for name, p in model.named_parameters() if not _excluded(name, exclude))
+
+
+def _conv_flops(module: nn.modules.conv._ConvNd, output: torch.Tensor) -> int:
+    per_output = module.weight.shape[1] * module.weight.shape[2:].numel()
+    if module.bias is not None:
+        per_output += 1
+    return int(output.numel() // output.shape[0]) * int(per_output)
+
+
+def _linear_flops(module: nn.Linear, output: torch.Tensor) -> int:
+    per_output = module.in_features + (1 if module.bias is not None else 0)
+    return int(output.numel() // output.shape[0]) * per_output
+
+
+def count_flops(
+    model: nn.Module,
+    input_size: Sequence[int],
+    *forward_args: Any,
+    exclude: Sequence[str] = ("auxiliary",),
+    meta: bool = True,
+) -> int:
+    """Multiply-adds of one forward pass on a zero image of `input_size` ((C, H, W) or (1, C, H, W)).
+
+    The model runs in eval mode without gradients, with `drop_path_prob` set to 0 where it exists;
+    both are restored afterwards. Extra positional arguments go to `forward` (e.g. a supernet path).
+    With `meta` (default) a copy of the model runs on PyTorch's meta device, which propagates shapes
+    without computing (much faster on CPU); a model the meta device cannot run is counted for real.
+    """
+    shape = tuple(int(s) for s in input_size)
+    if len(shape) == 3:
+        shape = (1, *shape)
+    if len(shape) != 4 or shape[0] != 1:
+        raise NasInputError(f"input_size {tuple(input_size)} must be (C, H, W) or (1, C, H, W)")
+    first = next(model.parameters(), None)
+    if meta and first is not None and first.device.type != "meta":
+        try:
+            return _count(copy.deepcopy(model).to("meta"), shape, forward_args, exclude)
+        except (NotImplementedError, RuntimeError, TypeError):
+            pass
+    return _count(model, shape, forward_args, exclude)
+
+
+def _count(model: nn.Module, shape: tuple[int, ...], forward_args: tuple[Any, ...], exclude: Sequence[str]) -> int:
+    total = 0
+    handles = []
+
+    def hook(module: nn.Module, _inputs: Any, output: torch.Tensor) -> None:
+        nonlocal total
+        if isinstance(module, nn.modules.conv._ConvNd):
+            total += _conv_flops(module, output)
+        elif isinstance(module, nn.Linear):
+            total += _linear_flops(module, output)
+
+    for name, module in model.named_modules():
+        if isinstance(module, nn.modules.conv._ConvNd | nn.Linear) and not _excluded(name, exclude):
+            handles.append(module.register_forward_hook(hook))
+    first = next(model.parameters(), None)
+    device = first.device if first is not None else torch.device("cpu")
+    dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
+    was_training = model.training
+    drop_path = getattr(model, "drop_path_prob", None)
+    try:
+        model.eval()
+        if drop_path is not None:
+            model.drop_path_prob = 0.0
+        with torch.no_grad():
+            model(torch.zeros(shape, device=device, dtype=dtype), *forward_args)
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+        if drop_path is not None:
+            model.drop_path_prob = drop_path
+    return total

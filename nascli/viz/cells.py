@@ -1,0 +1,594 @@
+"""Cell diagrams of NAS-Bench-201 and DARTS architectures: PNG/SVG/PDF through matplotlib, DOT as text.
+
+Graphviz is not needed: nodes are placed here (NB201: the four nodes in a row with arcs for the skip
+edges, like the NAS-Bench-201 paper figure; DARTS: left-to-right ranks like the graphviz figures of the
+DARTS paper), and each edge's curvature and label position are chosen by a small search that keeps
+edges off other nodes and labels off nodes, labels and other edges.
+
+`none` edges are drawn, not omitted: dashed and grey, labelled `none`, so every one of the six NB201
+edges is visible and the figure reads back to the same architecture string.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
+
+from nascli.viz.layout import Box, Edge, EdgeRouter, Node, Route, text_size
+from nascli.viz.output import check_suffixes, save_outputs
+
+NB201_EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
+"""(target node, source node) of the six NB201 edges in the canonical order of the arch string."""
+
+NONE_OP = "none"
+OP_COLORS = {
+    NONE_OP: "#9e9e9e",
+    "skip_connect": "#2ca02c",
+    "nor_conv_1x1": "#17becf",
+    "nor_conv_3x3": "#1f77b4",
+    "avg_pool_3x3": "#ff7f0e",
+    "max_pool_3x3": "#8c564b",
+    "sep_conv_3x3": "#1f77b4",
+    "sep_conv_5x5": "#9467bd",
+    "dil_conv_3x3": "#d62728",
+    "dil_conv_5x5": "#e377c2",
+    "conv_7x1_1x7": "#bcbd22",
+}
+"""Edge colour per operation; ops not listed get a stable colour from `_FALLBACK_COLORS`."""
+
+_FALLBACK_COLORS = ("#7b4173", "#637939", "#843c39", "#3182bd", "#e6550d", "#31a354")
+_OP_ORDER = tuple(OP_COLORS)
+
+# Node fills of the DARTS graphviz figures: darkseagreen2 (inputs), lightblue, palegoldenrod (output).
+INPUT_FILL = "#b4eeb4"
+NODE_FILL = "#add8e6"
+OUTPUT_FILL = "#eee8aa"
+CONCAT_EDGE_COLOR = "#595959"
+
+_OP_FONTSIZE = 9.0
+_NODE_FONTSIZE = 11.0
+_CAPTION_FONTSIZE = 11.0
+_TITLE_FONTSIZE = 12.5
+_LABEL_PAD = 0.2  # bbox pad of an op label, in units of its font size
+
+
+def op_color(op: str) -> str:
+    """The edge colour of an operation (stable across runs for ops outside the known palette)."""
+    if op in OP_COLORS:
+        return OP_COLORS[op]
+    return _FALLBACK_COLORS[zlib.crc32(op.encode()) % len(_FALLBACK_COLORS)]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Validation
+
+
+def _check_op(op: object, where: str) -> str:
+    """`op` as a non-empty string; `ValueError` naming `where` otherwise."""
+    if not isinstance(op, str) or not op:
+        raise ValueError(f"{where}: the operation must be a non-empty name such as 'sep_conv_3x3', got {op!r}")
+    return op
+
+
+def _check_nb201_ops(ops: Sequence[str]) -> list[str]:
+    """The six NB201 op names; `ValueError` for an arch string, a wrong count or a non-name."""
+    if isinstance(ops, str):
+        raise ValueError(
+            "an NB201 cell is drawn from its 6 op names in canonical edge order, not from a string: "
+            "parse the arch string first (e.g. ['nor_conv_3x3', 'none', ...])"
+        )
+    ops = list(ops)
+    if len(ops) != len(NB201_EDGES):
+        raise ValueError(
+            f"an NB201 cell has {len(NB201_EDGES)} edges (1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2), got {len(ops)} op names"
+        )
+    return [_check_op(op, f"NB201 edge {i}") for i, op in enumerate(ops)]
+
+
+def _check_darts_half(
+    edges: Sequence[tuple[str, int]], concat: Sequence[int], steps: int
+) -> tuple[list[tuple[str, int]], list[int]]:
+    """A DARTS genotype half as (op, input) pairs and concat states; `ValueError` when malformed."""
+    if steps < 1:
+        raise ValueError(f"a DARTS cell needs at least one intermediate node, got steps={steps}")
+    edges = list(edges)
+    if len(edges) != 2 * steps:
+        raise ValueError(
+            f"a DARTS cell with {steps} intermediate nodes has {2 * steps} (op, input) pairs "
+            f"(two per node), got {len(edges)}"
+        )
+    checked: list[tuple[str, int]] = []
+    for position, pair in enumerate(edges):
+        node = position // 2
+        try:
+            op, source = pair
+            source = operator.index(source)
+        except (TypeError, ValueError):
+            raise ValueError(f"pair {position} of the cell must be (op name, input index), got {pair!r}") from None
+        op = _check_op(op, f"pair {position}")
+        if not 0 <= source <= node + 1:
+            raise ValueError(
+                f"pair {position} ({op!r}, {source}) feeds intermediate node {node} (state {node + 2}), "
+                f"so its input must be a state 0..{node + 1} (0 = c_{{k-2}}, 1 = c_{{k-1}}, "
+                f"2.. = earlier nodes)"
+            )
+        checked.append((op, source))
+    try:
+        states = [operator.index(state) for state in concat]
+    except TypeError:
+        raise ValueError(f"concat must list state numbers such as [2, 3, 4, 5], got {concat!r}") from None
+    if not states:
+        raise ValueError("concat is empty: list the states the cell output concatenates, e.g. [2, 3, 4, 5]")
+    for state in states:
+        if not 2 <= state < steps + 2:
+            raise ValueError(
+                f"concat state {state} is not an intermediate node: states run 2..{steps + 1} "
+                f"(state 2 = node 0), e.g. concat=[2, 3, 4, 5]"
+            )
+    if len(set(states)) != len(states):
+        raise ValueError(f"concat lists a state twice: {states}")
+    return checked, states
+
+
+# ---------------------------------------------------------------------------------------------------
+# DOT text
+
+
+def _dot_quote(text: str) -> str:
+    """A DOT double-quoted string."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _dot_edge_attributes(op: str) -> str:
+    """DOT attributes of an op edge: label and colour, dashed grey for `none`."""
+    attributes = [f"label={_dot_quote(op)}", f"color={_dot_quote(op_color(op))}"]
+    if op == NONE_OP:
+        attributes.append("style=dashed")
+    return ", ".join(attributes)
+
+
+def nb201_cell_dot(ops: Sequence[str]) -> str:
+    """DOT text of an NB201 cell: nodes 0 (input) … 3 (output), six edges labelled with their ops."""
+    ops = _check_nb201_ops(ops)
+    fills = {0: INPUT_FILL, 1: NODE_FILL, 2: NODE_FILL, 3: OUTPUT_FILL}
+    lines = [
+        'digraph "nb201_cell" {',
+        "  rankdir=LR;",
+        '  node [shape=circle, style=filled, fontname="Helvetica", penwidth=1.5];',
+        '  edge [fontname="Helvetica", fontsize=11];',
+    ]
+    lines += [f'  "{node}" [label="{node}", fillcolor="{fill}"];' for node, fill in fills.items()]
+    lines += [
+        f'  "{source}" -> "{target}" [{_dot_edge_attributes(op)}];'
+        for (target, source), op in zip(NB201_EDGES, ops, strict=True)
+    ]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _darts_node_names(steps: int) -> list[str]:
+    """Display names of the DARTS cell states: c_{k-2}, c_{k-1}, 0 … steps-1."""
+    return ["c_{k-2}", "c_{k-1}"] + [str(node) for node in range(steps)]
+
+
+def _darts_dot_body(edges: list[tuple[str, int]], concat: list[int], steps: int, prefix: str, indent: str) -> list[str]:
+    """Node and edge statements of one DARTS cell; node ids carry `prefix` so two cells can share a graph."""
+    names = _darts_node_names(steps)
+    output = "c_{k}"
+
+    def node_id(name: str) -> str:
+        return _dot_quote(prefix + name)
+
+    lines = [f"{indent}{node_id(name)} [label={_dot_quote(name)}, fillcolor=darkseagreen2];" for name in names[:2]]
+    lines += [f"{indent}{node_id(name)} [label={_dot_quote(name)}, fillcolor=lightblue];" for name in names[2:]]
+    lines.append(f"{indent}{node_id(output)} [label={_dot_quote(output)}, fillcolor=palegoldenrod];")
+    for position, (op, source) in enumerate(edges):
+        target = names[2 + position // 2]
+        lines.append(f"{indent}{node_id(names[source])} -> {node_id(target)} [{_dot_edge_attributes(op)}];")
+    lines += [f"{indent}{node_id(names[state])} -> {node_id(output)} [color=gray];" for state in concat]
+    return lines
+
+
+_DARTS_DOT_STYLE = (
+    "rankdir=LR;",
+    'node [style=filled, shape=rect, align=center, fontsize=20, height=0.5, width=0.5, penwidth=2, fontname="times"];',
+    'edge [fontsize=20, fontname="times"];',
+)
+
+
+def darts_cell_dot(edges: Sequence[tuple[str, int]], concat: Sequence[int], name: str = "cell", steps: int = 4) -> str:
+    """DOT text of one DARTS cell as the DARTS paper drew it: c_{k-2}, c_{k-1} → nodes 0..3 → c_{k}."""
+    checked, states = _check_darts_half(edges, concat, steps)
+    lines = [f"digraph {_dot_quote(name)} {{"] + [f"  {line}" for line in _DARTS_DOT_STYLE]
+    lines += _darts_dot_body(checked, states, steps, prefix="", indent="  ")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def darts_genotype_dot(
+    normal: Sequence[tuple[str, int]],
+    normal_concat: Sequence[int],
+    reduce: Sequence[tuple[str, int]],
+    reduce_concat: Sequence[int],
+    name: str = "genotype",
+    steps: int = 4,
+) -> str:
+    """DOT text of a DARTS genotype: the normal and the reduction cell as two clusters of one graph."""
+    halves = [
+        ("normal", "normal cell", *_check_darts_half(normal, normal_concat, steps)),
+        ("reduce", "reduction cell", *_check_darts_half(reduce, reduce_concat, steps)),
+    ]
+    lines = [f"digraph {_dot_quote(name)} {{"] + [f"  {line}" for line in _DARTS_DOT_STYLE]
+    for cell_name, caption, cell_edges, cell_concat in halves:
+        lines.append(f"  subgraph {_dot_quote('cluster_' + cell_name)} {{")
+        lines.append(f"    label={_dot_quote(caption)};")
+        lines += _darts_dot_body(cell_edges, cell_concat, steps, prefix=f"{cell_name}_", indent="    ")
+        lines.append("  }")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Geometry (all lengths in inches: a panel's axes are sized so that one data unit is one inch)
+
+
+@dataclass(frozen=True)
+class _Note:
+    """Free text placed in a panel (e.g. 'input' beside node 0)."""
+
+    text: str
+    x: float
+    y: float
+    ha: str
+
+
+@dataclass
+class _Panel:
+    """One cell diagram: nodes, routed edges and notes, plus an optional caption above it."""
+
+    nodes: dict[str, Node]
+    routes: list[Route]
+    notes: list[_Note]
+    caption: str | None
+
+    def note_box(self, note: _Note) -> Box:
+        """The box a note occupies."""
+        width, height = text_size(note.text, _OP_FONTSIZE)
+        offset = {"left": width / 2, "right": -width / 2, "center": 0.0}[note.ha]
+        return Box(note.x + offset, note.y, width / 2, height / 2 + 0.02)
+
+    def bounds(self, margin: float = 0.14) -> tuple[float, float, float, float]:
+        """(xmin, xmax, ymin, ymax) covering every node, edge, label and note."""
+        extents = [node.box.extent() for node in self.nodes.values()]
+        extents += [route.label_box.extent() for route in self.routes if route.label_box is not None]
+        extents += [self.note_box(note).extent() for note in self.notes]
+        extents += [route.bounds for route in self.routes]
+        array = np.array(extents)
+        return (
+            array[:, 0].min() - margin,
+            array[:, 1].max() + margin,
+            array[:, 2].min() - margin,
+            array[:, 3].max() + margin,
+        )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Drawing
+
+
+def _draw_panel(axes: Axes, panel: _Panel) -> None:
+    """Draw nodes, edges, labels and notes of one panel onto `axes` (data units = inches)."""
+    patches = {}
+    for node in panel.nodes.values():
+        if node.shape == "circle":
+            patch = Circle((node.x, node.y), node.half_w, facecolor=node.fill, edgecolor="black", lw=1.4, zorder=3)
+        else:
+            patch = FancyBboxPatch(
+                (node.x - node.half_w, node.y - node.half_h),
+                2 * node.half_w,
+                2 * node.half_h,
+                boxstyle="round,pad=0,rounding_size=0.06",
+                facecolor=node.fill,
+                edgecolor="black",
+                lw=1.4,
+                zorder=3,
+            )
+        axes.add_patch(patch)
+        patches[node.key] = patch
+        axes.text(node.x, node.y, node.label, ha="center", va="center", fontsize=_NODE_FONTSIZE, zorder=4)
+    for route in panel.routes:
+        edge = route.edge
+        source, target = panel.nodes[edge.source], panel.nodes[edge.target]
+        color = CONCAT_EDGE_COLOR if edge.label is None else op_color(edge.label)
+        dashed = edge.label == NONE_OP
+        axes.add_patch(
+            FancyArrowPatch(
+                posA=(source.x, source.y),
+                posB=(target.x, target.y),
+                connectionstyle=f"arc3,rad={route.rad}",
+                arrowstyle="-|>",
+                mutation_scale=11 if edge.label is not None else 9,
+                lw=1.0 if edge.label is None else 1.5,
+                linestyle=(0, (4, 2.5)) if dashed else "-",
+                color=color,
+                patchA=patches[edge.source],
+                patchB=patches[edge.target],
+                shrinkA=0.5,
+                shrinkB=1.0,
+                zorder=2,
+            )
+        )
+        if route.label_box is not None and edge.label is not None:
+            axes.text(
+                route.label_box.cx,
+                route.label_box.cy,
+                edge.label,
+                ha="center",
+                va="center",
+                fontsize=_OP_FONTSIZE,
+                color="#555555" if dashed else "black",
+                zorder=5,
+                bbox={
+                    "boxstyle": f"round,pad={_LABEL_PAD}",
+                    "facecolor": "white",
+                    "edgecolor": color,
+                    "linewidth": 0.9,
+                    "linestyle": "--" if dashed else "-",
+                },
+            )
+    for note in panel.notes:
+        axes.text(
+            note.x, note.y, note.text, ha=note.ha, va="center", fontsize=_OP_FONTSIZE, style="italic", color="#444444"
+        )
+
+
+def _legend_layout(ops: Sequence[str], max_width: float) -> tuple[int, int, float]:
+    """Columns, rows and total width (inches) of a one-entry-per-op legend that fits `max_width`."""
+    widths = [0.62 + text_size(op, _OP_FONTSIZE)[0] for op in ops]
+    columns = len(ops)
+    while columns > 1:
+        column_widths = [max(widths[c::columns]) for c in range(columns)]
+        if sum(column_widths) <= max_width:
+            break
+        columns -= 1
+    rows = math.ceil(len(ops) / columns)
+    return columns, rows, sum(max(widths[c::columns]) for c in range(columns))
+
+
+def _render(panels: Sequence[_Panel], title: str | None, legend_ops: Sequence[str]) -> Figure:
+    """A figure holding the panels side by side, a title above and an op legend below."""
+    side, gap = 0.12, 0.45
+    bounds = [panel.bounds() for panel in panels]
+    widths = [b[1] - b[0] for b in bounds]
+    heights = [b[3] - b[2] for b in bounds]
+    content_width = sum(widths) + gap * (len(panels) - 1)
+    figure_width = content_width + 2 * side
+    title_height = 0.0
+    if title:
+        title_width = text_size(title, _TITLE_FONTSIZE, weight="bold")[0]
+        figure_width = max(figure_width, title_width + 0.4)
+        title_height = text_size(title, _TITLE_FONTSIZE)[1] + 0.22
+    legend_height = 0.0
+    if legend_ops:
+        columns, rows, legend_width = _legend_layout(legend_ops, max(figure_width, 4.0) - 0.2)
+        figure_width = max(figure_width, legend_width + 0.3)
+        legend_height = 0.24 * rows + 0.16
+    caption_height = 0.32 if any(panel.caption for panel in panels) else 0.0
+    panel_height = max(heights)
+    figure_height = legend_height + panel_height + caption_height + title_height + 0.08
+
+    figure = Figure(figsize=(figure_width, figure_height))
+    left = (figure_width - content_width) / 2
+    for panel, (xmin, xmax, ymin, ymax), width, height in zip(panels, bounds, widths, heights, strict=True):
+        bottom = legend_height + (panel_height - height) / 2
+        axes = figure.add_axes(
+            (left / figure_width, bottom / figure_height, width / figure_width, height / figure_height)
+        )
+        axes.set_xlim(xmin, xmax)
+        axes.set_ylim(ymin, ymax)
+        axes.set_axis_off()
+        _draw_panel(axes, panel)
+        if panel.caption:
+            figure.text(
+                (left + width / 2) / figure_width,
+                (legend_height + panel_height + 0.06) / figure_height,
+                panel.caption,
+                ha="center",
+                va="bottom",
+                fontsize=_CAPTION_FONTSIZE,
+            )
+        left += width + gap
+    if title:
+        figure.text(0.5, 1 - 0.1 / figure_height, title, ha="center", va="top", fontsize=_TITLE_FONTSIZE, weight="bold")
+    if legend_ops:
+        handles = [
+            Line2D(
+                [],
+                [],
+                color=op_color(op),
+                lw=2.0,
+                linestyle=(0, (4, 2.5)) if op == NONE_OP else "-",
+            )
+            for op in legend_ops
+        ]
+        figure.legend(
+            handles,
+            list(legend_ops),
+            loc="lower center",
+            bbox_to_anchor=(0.5, 0.04 / figure_height),
+            ncol=columns,
+            frameon=False,
+            fontsize=_OP_FONTSIZE,
+            handlelength=2.2,
+            columnspacing=1.2,
+        )
+    return figure
+
+
+def _label_size(op: str) -> tuple[float, float]:
+    """Width and height (inches) of an op label including its box padding."""
+    width, height = text_size(op, _OP_FONTSIZE)
+    pad = 2 * _LABEL_PAD * _OP_FONTSIZE / 72.0
+    return width + pad, height + pad
+
+
+def _ordered_ops(ops: Sequence[str]) -> list[str]:
+    """Distinct ops in palette order, unknown ones after in order of appearance."""
+    distinct = list(dict.fromkeys(ops))
+    known = [op for op in _OP_ORDER if op in distinct]
+    return known + [op for op in distinct if op not in OP_COLORS]
+
+
+# ---------------------------------------------------------------------------------------------------
+# NB201
+
+
+def _nb201_panel(ops: list[str]) -> _Panel:
+    """Four circles in a row; the skip edges arc over (0→2, 0→3) and under (1→3) the chain."""
+    radius = 0.23
+    spacing = max(1.75, max(text_size(op, _OP_FONTSIZE)[0] for op in ops) + 2 * radius + 0.55)
+    fills = [INPUT_FILL, NODE_FILL, NODE_FILL, OUTPUT_FILL]
+    nodes = {str(i): Node(str(i), str(i), i * spacing, 0.0, radius, radius, fills[i], "circle") for i in range(4)}
+    # Fixed arcs give the familiar symmetric picture; positive rad bends a left-to-right edge downwards.
+    arcs = {(2, 0): -0.36, (3, 0): -0.56, (3, 1): 0.4}
+    edges = [
+        Edge(str(source), str(target), op, _label_size(op), arcs.get((target, source), 0.0))
+        for (target, source), op in zip(NB201_EDGES, ops, strict=True)
+    ]
+    notes = [_Note("input", -radius - 0.08, 0.0, "right"), _Note("output", 3 * spacing + radius + 0.08, 0.0, "left")]
+    obstacles = [_Panel(nodes, [], [], None).note_box(note) for note in notes]
+    return _Panel(nodes, EdgeRouter(nodes, edges, obstacles).route(), notes, None)
+
+
+def draw_nb201_cell(ops: Sequence[str], out_paths: Sequence[Path | str], title: str | None = None) -> list[Path]:
+    """Draw an NB201 cell (6 ops in canonical edge order) to each path: .png/.svg/.pdf, or .dot text."""
+    ops = _check_nb201_ops(ops)
+    check_suffixes(out_paths, allow_dot=True)
+
+    def build() -> Figure:
+        return _render([_nb201_panel(ops)], title, legend_ops=_ordered_ops(ops))
+
+    return save_outputs(build, out_paths, dot_text=nb201_cell_dot(ops))
+
+
+# ---------------------------------------------------------------------------------------------------
+# DARTS
+
+
+def _darts_panel(edges: list[tuple[str, int]], concat: list[int], steps: int, caption: str | None) -> _Panel:
+    """Left-to-right ranks as graphviz lays out the DARTS figures: inputs, intermediate nodes, c_{k}."""
+    # A state's rank is its longest distance from the inputs, so every edge points rightwards.
+    rank = {0: 0, 1: 0}
+    for node in range(steps):
+        rank[node + 2] = 1 + max(rank[source] for _, source in edges[2 * node : 2 * node + 2])
+    output_rank = max(rank.values()) + 1
+    label_width = max(text_size(op, _OP_FONTSIZE)[0] for op, _ in edges)
+    # A gap between two ranks widens with the number of labelled edges that cross it.
+    column_x = [0.0]
+    for gap in range(output_rank):
+        crossing = sum(1 for position, (_, source) in enumerate(edges) if rank[source] <= gap < rank[2 + position // 2])
+        column_x.append(column_x[-1] + max(1.75, label_width + 0.95) + 0.1 * max(0, crossing - 4))
+    row_gap = 1.2
+
+    first_rank = sum(1 for state in range(2, steps + 2) if rank[state] == 1)
+    input_offset = max(0.55, 0.4 * (first_rank - 1) * row_gap)
+    y = {0: input_offset, 1: -input_offset}
+    for current in range(1, output_rank):
+        members = [state for state in range(2, steps + 2) if rank[state] == current]
+        if not members:
+            continue
+        # Order a rank by the mean height of each node's inputs (barycentre), as graphviz does.
+        barycentre = {
+            state: float(np.mean([y[source] for _, source in edges[2 * (state - 2) : 2 * (state - 2) + 2]]))
+            for state in members
+        }
+        members.sort(key=lambda state: (-barycentre[state], state))
+        centre = float(np.mean(list(barycentre.values())))
+        for position, state in enumerate(members):
+            y[state] = centre - (position - (len(members) - 1) / 2) * row_gap
+
+    names = ["$c_{k-2}$", "$c_{k-1}$"] + [str(node) for node in range(steps)]
+    nodes: dict[str, Node] = {}
+    for state in range(steps + 2):
+        width, _ = text_size(names[state], _NODE_FONTSIZE)
+        half_w = max(0.2, width / 2 + 0.1)
+        fill = INPUT_FILL if state < 2 else NODE_FILL
+        nodes[str(state)] = Node(str(state), names[state], column_x[rank[state]], y[state], half_w, 0.2, fill, "box")
+    output_width, _ = text_size("$c_{k}$", _NODE_FONTSIZE)
+    output_y = float(np.mean([y[state] for state in concat]))
+    nodes["out"] = Node(
+        "out", "$c_{k}$", column_x[output_rank], output_y, max(0.2, output_width / 2 + 0.1), 0.2, OUTPUT_FILL, "box"
+    )
+    drawn_edges = [
+        Edge(str(source), str(2 + position // 2), op, _label_size(op)) for position, (op, source) in enumerate(edges)
+    ]
+    drawn_edges += [Edge(str(state), "out", None) for state in concat]
+    return _Panel(nodes, EdgeRouter(nodes, drawn_edges).route(), [], caption)
+
+
+def draw_darts_cell(
+    edges: Sequence[tuple[str, int]],
+    concat: Sequence[int],
+    out_paths: Sequence[Path | str],
+    title: str | None = None,
+    steps: int = 4,
+) -> list[Path]:
+    """Draw one DARTS cell (flat (op, input) pairs + concat states) to each .png/.svg/.pdf/.dot path."""
+    checked, states = _check_darts_half(edges, concat, steps)
+    check_suffixes(out_paths, allow_dot=True)
+
+    def build() -> Figure:
+        return _render([_darts_panel(checked, states, steps, None)], title, legend_ops=())
+
+    dot_text = darts_cell_dot(checked, states, name=title or "cell", steps=steps)
+    return save_outputs(build, out_paths, dot_text=dot_text)
+
+
+def draw_darts_genotype(
+    normal: Sequence[tuple[str, int]],
+    normal_concat: Sequence[int],
+    reduce: Sequence[tuple[str, int]],
+    reduce_concat: Sequence[int],
+    out_paths: Sequence[Path | str],
+    title: str | None = None,
+    steps: int = 4,
+) -> list[Path]:
+    """Draw a DARTS genotype, normal and reduction cell side by side in one figure per path (.dot: two clusters)."""
+    normal_edges, normal_states = _check_darts_half(normal, normal_concat, steps)
+    reduce_edges, reduce_states = _check_darts_half(reduce, reduce_concat, steps)
+    check_suffixes(out_paths, allow_dot=True)
+
+    def build() -> Figure:
+        panels = [
+            _darts_panel(normal_edges, normal_states, steps, "normal cell"),
+            _darts_panel(reduce_edges, reduce_states, steps, "reduction cell"),
+        ]
+        return _render(panels, title, legend_ops=())
+
+    dot_text = darts_genotype_dot(
+        normal_edges, normal_states, reduce_edges, reduce_states, name=title or "genotype", steps=steps
+    )
+    return save_outputs(build, out_paths, dot_text=dot_text)
+
+
+__all__ = [
+    "NB201_EDGES",
+    "OP_COLORS",
+    "darts_cell_dot",
+    "darts_genotype_dot",
+    "draw_darts_cell",
+    "draw_darts_genotype",
+    "draw_nb201_cell",
+    "nb201_cell_dot",
+    "op_color",
+]
