@@ -270,9 +270,14 @@ class OptimConfig:
     momentum: float = 0.9
     nesterov: bool = True
     weight_decay: float = 5e-4
-    schedule: typing.Literal["cosine", "linear", "constant"] = "cosine"
+    schedule: typing.Literal["cosine", "linear", "linear-to-min", "rlnas-retrain", "constant"] = "cosine"
+    """`linear-to-min`: η₀(1 − t/Δ), Δ = T/(1 − η_min/η₀), reaching η_min at the end (RLNAS ImageNet supernets,
+    per step). `rlnas-retrain`: η₀(E−5−e)/(E−5) until 5 epochs before the end, then η₀(E−e)/(5(E−5))
+    (RLNAS ImageNet retraining; combine with warmup_epochs: 5)."""
     schedule_unit: typing.Literal["epoch", "step"] = "epoch"
     warmup_epochs: int = 0
+    weight_decay_on: typing.Literal["all", "conv", "conv+linear"] = "all"
+    """Which weights decay: all; conv weights only (RLNAS ImageNet supernet); conv and linear weights."""
     grad_clip: float = 0.0
     grad_clip_mode: typing.Literal["norm", "value"] = "norm"
     label_smoothing: float = 0.0

@@ -103,12 +103,22 @@ def classification_loss(output: Any, labels: torch.Tensor, label_smoothing: floa
 
 
 def build_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.SGD:
-    """SGD with momentum / Nesterov / weight decay on every trainable parameter."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    return torch.optim.SGD(
-        params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov and cfg.momentum > 0,
-        weight_decay=cfg.weight_decay,
-    )
+    """SGD with momentum / Nesterov; weight decay on all weights or, as `weight_decay_on` says, on conv
+    (4-D) weights only or conv and linear weights only (RLNAS ImageNet supernets)."""
+    decay, no_decay = [], []
+    for module in model.modules():
+        for name, param in module.named_parameters(recurse=False):
+            if not param.requires_grad:
+                continue
+            is_conv = isinstance(module, nn.Conv2d) and name == "weight"
+            is_linear = isinstance(module, nn.Linear) and name == "weight"
+            wanted = (cfg.weight_decay_on == "all" or (is_conv and cfg.weight_decay_on in ("conv", "conv+linear"))
+                      or (is_linear and cfg.weight_decay_on == "conv+linear"))
+            (decay if wanted else no_decay).append(param)
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}]
+    if no_decay:
+        groups.append({"params": no_decay, "weight_decay": 0.0})
+    return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov and cfg.momentum > 0)
 
 
 class Trainer:

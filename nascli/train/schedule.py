@@ -25,6 +25,12 @@ def learning_rate(cfg: OptimConfig, epoch: int, step: int, steps_per_epoch: int)
         lr = cfg.lr_min + (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * t / total)) / 2
     elif cfg.schedule == "linear":
         lr = max(cfg.lr * (1 - t / total), cfg.lr_min)
+    elif cfg.schedule == "linear-to-min":
+        span = total / (1 - cfg.lr_min / cfg.lr) if cfg.lr > cfg.lr_min else total
+        lr = max(cfg.lr * (1 - t / span), cfg.lr_min)
+    elif cfg.schedule == "rlnas-retrain":
+        plateau = max(total - 5, 1)
+        lr = cfg.lr * (total - 5 - t) / plateau if total - t > 5 else cfg.lr * (total - t) / (5 * plateau)
     else:
         raise ValueError(f"unknown schedule {cfg.schedule!r}")
     if cfg.warmup_epochs > 0 and epoch < cfg.warmup_epochs:

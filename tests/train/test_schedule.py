@@ -25,3 +25,19 @@ def test_linear_per_step_reaches_the_floor() -> None:
     cfg = OptimConfig(epochs=2, lr=0.1, lr_min=0.001, schedule="linear", schedule_unit="step")
     assert math.isclose(learning_rate(cfg, 1, 0, 10), 0.05)
     assert learning_rate(cfg, 1, 10, 10) == 0.001
+
+
+def test_rlnas_linear_to_min_reaches_the_floor_exactly_at_the_end() -> None:
+    cfg = OptimConfig(epochs=10, lr=0.25, lr_min=5e-4, schedule="linear-to-min", schedule_unit="step")
+    span = 10 / (1 - 5e-4 / 0.25)
+    assert math.isclose(learning_rate(cfg, 5, 0, 100), 0.25 * (1 - 5 / span))
+    assert math.isclose(learning_rate(cfg, 9, 100, 100), 5e-4)
+
+
+def test_rlnas_retrain_schedule_matches_the_reference_formula() -> None:
+    """rlnas.md §6: lr(e)=lr0(E−5−e)/(E−5) for E−e>5, else lr0(E−e)/(5(E−5)); warm-up (e+1)/5."""
+    cfg = OptimConfig(epochs=250, lr=0.5, schedule="rlnas-retrain", warmup_epochs=5)
+    for e in (0, 3, 5, 100, 244, 245, 249):
+        base = 0.5 * (245 - e) / 245 if 250 - e > 5 else 0.5 * (250 - e) / (5 * 245)
+        warm = (e + 1) / 5 if e < 5 else 1.0
+        assert math.isclose(learning_rate(cfg, e, 0, 10), base * warm)
