@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
@@ -41,6 +43,20 @@ def cell_command(
 
     resolved_space, resolved = resolve_architecture(arch, space)
     paths = _outputs(out_stem, formats)
+    with _as_input_error():
+        _draw_cell(resolved_space, resolved, paths, arch, title, draw_nb201_cell, draw_darts_genotype)
+
+
+@contextlib.contextmanager
+def _as_input_error() -> Iterator[None]:
+    """The drawing functions raise ValueError for malformed input: report it as bad input (exit 2)."""
+    try:
+        yield
+    except ValueError as exc:
+        raise NasInputError(str(exc)) from None
+
+
+def _draw_cell(resolved_space, resolved, paths, arch, title, draw_nb201_cell, draw_darts_genotype) -> None:  # type: ignore[no-untyped-def]
     if resolved_space.name == "nb201":
         text = resolved_space.format(resolved)
         written = draw_nb201_cell(resolved.ops, paths, title=title or f"NB201 #{resolved_space.index(resolved)}")
@@ -63,7 +79,8 @@ def curves_command(
 
     records = _records(log, read_jsonl)
     target = out_path or log.with_name("curves.png")
-    print_paths("curves", {"picture": plot_training_curves(records, target)})
+    with _as_input_error():
+        print_paths("curves", {"picture": plot_training_curves(records, target)})
 
 
 @viz_app.command("history")
@@ -77,7 +94,8 @@ def history_command(
 
     records = _records(history, read_jsonl)
     target = out_path or history.with_name("history.png")
-    print_paths("history", {"picture": plot_search_history(records, target)})
+    with _as_input_error():
+        print_paths("history", {"picture": plot_search_history(records, target)})
 
 
 @viz_app.command("trajectory")
@@ -91,7 +109,8 @@ def trajectory_command(
 
     records = _records(history, read_jsonl)
     target = out_path or history.with_name("trajectory.png")
-    print_paths("trajectory", {"picture": plot_dirichlet_trajectory(records, target)})
+    with _as_input_error():
+        print_paths("trajectory", {"picture": plot_dirichlet_trajectory(records, target)})
 
 
 def _records(path: Path, read) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -99,7 +118,8 @@ def _records(path: Path, read) -> list[dict]:  # type: ignore[no-untyped-def]
         raise NasInputError(f"{path} is a folder: pass the .jsonl file inside it")
     if not path.is_file():
         raise NasInputError(f"{path} does not exist")
-    records = read(path)
+    with _as_input_error():
+        records = read(path)
     if not records:
         raise NasInputError(f"{path} holds no records yet")
     return records

@@ -130,8 +130,8 @@ class SearchSpace(ABC):
         """The supernet parameters `arch` uses, each exactly once, in a fixed order."""
 
     @abstractmethod
-    def path_sampler(self, seed: int) -> PathSampler:
-        """The default path sampler for supernet training (the space's reference rule)."""
+    def path_sampler(self, seed: int, cfg: NetworkConfig | None = None) -> PathSampler:
+        """The default path sampler for supernet training (the space's reference rule) for a network of `cfg`."""
 
     def default_config(self, dataset: str) -> NetworkConfig:
         """The paper's network size for `dataset` (number of classes, input size)."""

@@ -10,7 +10,7 @@ the cell output concatenates states 2..5 (methods/spaces.md §2).
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from torch import nn
 
 from nascli.errors import NasInputError
 from nascli.spaces.base import SPACES, NetworkConfig, PathSampler, SearchSpace
+from nascli.spaces.mixed import MixedEdge, active_ops, check_partial_channels
 from nascli.spaces.ops import DilConv, FactorizedReduce, Identity, Pool, ReLUConvBN, SepConv, Zero
 
 DARTS_OPS_RLNAS = (
@@ -873,21 +874,44 @@ def path_codes(path: Any) -> tuple[Code, Code]:
 
 
 class SupernetCell(nn.Module):
-    """A supernet cell: every one of the 14 edges holds every op of the space (ModuleDict keyed by op name)."""
+    """A supernet cell: every one of the 14 edges holds every op of the space (a `MixedEdge` keyed by op name).
+
+    With `partial_channels` K > 1 the ops are built for C/K channels and only the mixed forward applies.
+    """
 
     def __init__(
         self, ops: Sequence[str], c_prev_prev: int, c_prev: int, channels: int, reduction: bool,
-        reduction_prev: bool, affine: bool = True, pool_bn: bool = True,
+        reduction_prev: bool, affine: bool = True, pool_bn: bool = True, partial_channels: int = 1,
     ) -> None:
         super().__init__()
         self.reduction = reduction
         self.preprocess0, self.preprocess1 = _preprocess(c_prev_prev, c_prev, channels, reduction_prev, affine)
+        check_partial_channels(channels, partial_channels, f"a DARTS cell of width {channels}")
+        op_channels = channels // partial_channels
         self.edges = nn.ModuleList(
-            nn.ModuleDict(
-                {op: build_op(op, channels, 2 if reduction and k < 2 else 1, affine, pool_bn) for op in ops}
+            MixedEdge(
+                {op: build_op(op, op_channels, 2 if reduction and k < 2 else 1, affine, pool_bn) for op in ops},
+                channels, 2 if reduction and k < 2 else 1, partial_channels,
             )
             for k, _ in EDGES
         )
+
+    def forward_mixed(
+        self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor, active: Sequence[Sequence[bool]],
+        edge_weights: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Node s = Σ_{k<s} [β_e ·] Σ_op w_{e,op} · op(state k); weights [14, ops] in the supernet's op order."""
+        states = [self.preprocess0(s0), self.preprocess1(s1)]
+        for state in range(2, 6):
+            total = None
+            for k in range(state):
+                e = edge_index(k, state)
+                h = self.edges[e].mixed(states[k], weights[e], active[e])
+                if edge_weights is not None:
+                    h = edge_weights[e] * h
+                total = h if total is None else total + h
+            states.append(total)
+        return torch.cat(states[2:], dim=1)
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, code: Code) -> torch.Tensor:
         """Run the path `code` (14 RLNAS op indices); `none` edges are skipped."""
@@ -918,12 +942,14 @@ class DartsSupernet(nn.Module):
         imagenet: bool = False,
         affine: bool = True,
         pool_bn: bool = True,
+        partial_channels: int = 1,
     ) -> None:
         _check_sizes(channels, layers, num_classes)
         super().__init__()
         self.layers = layers
         self.ops = tuple(ops)
         self.imagenet = imagenet
+        self.partial_channels = int(partial_channels)
         if imagenet:
             self.stem0, self.stem1 = _imagenet_stems(channels)
             c_prev_prev = c_prev = channels
@@ -939,7 +965,8 @@ class DartsSupernet(nn.Module):
             if reduction:
                 c_curr *= 2
             self.cells.append(
-                SupernetCell(self.ops, c_prev_prev, c_prev, c_curr, reduction, reduction_prev, affine, pool_bn)
+                SupernetCell(self.ops, c_prev_prev, c_prev, c_curr, reduction, reduction_prev, affine, pool_bn,
+                             self.partial_channels)
             )
             reduction_prev = reduction
             c_prev_prev, c_prev = c_prev, NUM_STATES * c_curr
@@ -950,8 +977,37 @@ class DartsSupernet(nn.Module):
         """The stem(s), in forward order."""
         return [self.stem0, self.stem1] if self.imagenet else [self.stem]
 
-    def forward(self, x: torch.Tensor, path: Any) -> torch.Tensor:
-        """Logits of the sub-network `path` (DartsGenotype, (normal, reduce) codes, or 28 ints)."""
+    def _forward_mixed(self, x: torch.Tensor, weights: Mapping[str, torch.Tensor],
+                       edge_weights: Mapping[str, torch.Tensor] | None) -> torch.Tensor:
+        if set(weights) != set(CELL_KINDS):
+            raise NasInputError(f"DARTS op weights are {{'normal': w, 'reduce': w}}, got keys {sorted(weights)}")
+        for kind in CELL_KINDS:
+            if tuple(weights[kind].shape) != (NUM_EDGES, len(self.ops)):
+                raise NasInputError(
+                    f"the {kind} op weights have shape {list(weights[kind].shape)}, expected [14, {len(self.ops)}]"
+                )
+        active = {kind: active_ops(weights[kind]) for kind in CELL_KINDS}
+        if self.imagenet:
+            s0 = self.stem0(x)
+            s1 = self.stem1(s0)
+        else:
+            s0 = s1 = self.stem(x)
+        for cell in self.cells:
+            kind = "reduce" if cell.reduction else "normal"
+            betas = None if edge_weights is None else edge_weights[kind]
+            s0, s1 = s1, cell.forward_mixed(s0, s1, weights[kind], active[kind], betas)
+        return self.classifier(self.global_pooling(s1).flatten(1))
+
+    def forward(self, x: torch.Tensor, path: Any, edge_weights: Mapping[str, torch.Tensor] | None = None
+                ) -> torch.Tensor:
+        """Logits of the sub-network `path` (DartsGenotype, (normal, reduce) codes, or 28 ints), or of the mixed
+        supernet when `path` is `{"normal": w, "reduce": w}`: op weights [14, ops] in `self.ops` order, shared by
+        all cells of a type; ops whose weight is exactly 0 are skipped; `edge_weights` ([14] per type) scale edges.
+        """
+        if isinstance(path, Mapping):
+            return self._forward_mixed(x, path, edge_weights)
+        if self.partial_channels != 1:
+            raise NasInputError("a supernet with partial channels runs only mixed (op weights), not single paths")
         normal, reduce = path_codes(path)
         for code in (normal, reduce):
             missing = {DARTS_OPS_RLNAS[v] for v in code if v != 0} - set(self.ops)
@@ -1029,7 +1085,7 @@ def network_state_from_supernet(supernet: DartsSupernet, genotype: DartsGenotype
 # --------------------------------------------------------------------------------------------------
 
 _VARIANT_OPS = {"rlnas": DARTS_OPS_RLNAS, "drnas": DARTS_OPS_DRNAS}
-_NETWORK_OPTIONS = ("auxiliary", "drop_path_prob", "imagenet", "affine", "pool_bn")
+_NETWORK_OPTIONS = ("auxiliary", "drop_path_prob", "imagenet", "affine", "pool_bn", "partial_channels")
 _CIFAR_LIKE = {"cifar10": 10, "cifar100": 100, "synthetic": 10}
 _IMAGENET_LIKE = {"imagenet": 1000, "imagefolder": 1000}
 
@@ -1157,9 +1213,14 @@ class DartsSpace(SearchSpace):
         return options
 
     def supernet(self, cfg: NetworkConfig) -> DartsSupernet:
-        """RLNAS supernet: CIFAR C=16 with 8 cells (ImageNet C=48, 14 cells), BN affine, BN after each pool."""
+        """CIFAR C=16 with 8 cells (ImageNet C=48, 14 cells), BN affine (RLNAS; option `affine`), and a BN after
+        each pool in the rlnas variant (RLNAS, DARTS, PC-DARTS) but not in the drnas one (option `pool_bn`);
+        option `partial_channels` K builds the ops for C/K channels (mixed forward only)."""
         options = self._options(cfg)
         imagenet = bool(options["imagenet"])
+        partial = options.get("partial_channels", 1)
+        if isinstance(partial, bool) or not isinstance(partial, int):
+            raise NasInputError(f"network option 'partial_channels' must be an integer K ≥ 1, got {partial!r}")
         return DartsSupernet(
             channels=cfg.channels or (48 if imagenet else 16),
             num_classes=cfg.num_classes,
@@ -1167,7 +1228,8 @@ class DartsSpace(SearchSpace):
             ops=self.ops,
             imagenet=imagenet,
             affine=bool(options.get("affine", True)),
-            pool_bn=bool(options.get("pool_bn", True)),
+            pool_bn=bool(options.get("pool_bn", self.variant != "drnas")),
+            partial_channels=partial,
         )
 
     def network(self, arch: DartsGenotype, cfg: NetworkConfig) -> NetworkCIFAR | NetworkImageNet:
@@ -1189,24 +1251,18 @@ class DartsSpace(SearchSpace):
     def cost(self, arch: Any, what: str, dataset: str | None = None) -> float:
         """FLOPs or params (millions, aux head excluded) of the paper-size network for `dataset` (default CIFAR-10).
 
-        CIFAR-like datasets: C=36, L=20 at 32 px; ImageNet: C=48, L=14 at 224 px. Built on the meta
-        device, so no weights are allocated; FLOPs follow `nascli.spaces.flops.count_flops`.
+        CIFAR-like datasets: C=36, L=20 at 32 px; ImageNet: C=48, L=14 at 224 px. Summed from the per-op
+        lookup (`nascli.spaces.flops_lookup`, built once per size), which equals `count_flops` /
+        `count_params` on the built network.
         """
-        from nascli.spaces.flops import count_flops, count_params
+        from nascli.spaces.flops_lookup import lookup_cost
 
         if what not in ("flops", "params"):
             raise NasInputError(f"unknown cost {what!r}: choose flops or params")
         genotype = self.coerce(arch)
-        cfg = self.default_config(dataset or "cifar10")
-        key = (genotype, what, cfg.num_classes, cfg.input_size)
+        key = (genotype, what, dataset or "cifar10")
         if key not in self._cost_cache:
-            with torch.device("meta"):
-                net = self.network(genotype, cfg)
-            if what == "params":
-                value = count_params(net)
-            else:
-                value = count_flops(net, (3, cfg.input_size, cfg.input_size))
-            self._cost_cache[key] = value / 1e6
+            self._cost_cache[key] = lookup_cost(self, genotype, what, dataset)
         return self._cost_cache[key]
 
     def path_parameters(self, supernet: nn.Module, arch: Any) -> list[nn.Parameter]:
@@ -1215,7 +1271,7 @@ class DartsSpace(SearchSpace):
             raise NasInputError(f"expected a DARTS supernet, got {type(supernet).__name__}")
         return supernet_path_parameters(supernet, arch if not isinstance(arch, str) else self.coerce(arch))
 
-    def path_sampler(self, seed: int) -> DartsRepairSampler:
+    def path_sampler(self, seed: int, cfg: NetworkConfig | None = None) -> DartsRepairSampler:
         """RLNAS uniform sampling with `check_cand` repair, from one seeded generator."""
         return DartsRepairSampler(seed)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import gzip
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -20,6 +20,7 @@ from torch import nn
 
 from nascli.errors import NasInputError, NasRuntimeError
 from nascli.spaces.base import SPACES, NetworkConfig, PathSampler, SearchSpace
+from nascli.spaces.mixed import MixedEdge, active_ops, check_partial_channels
 from nascli.spaces.ops import Identity, Pool, ReLUConvBN, ResNetBasicBlock, Zero
 
 NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -297,18 +298,39 @@ class NB201InferCell(nn.Module):
 
 
 class NB201SearchCell(nn.Module):
-    """A supernet cell: `edges[e]` is a ModuleDict holding all 5 ops keyed by name."""
+    """A supernet cell: `edges[e]` is a ModuleDict (a `MixedEdge`) holding all 5 ops keyed by name.
 
-    def __init__(self, channels: int, affine: bool = False, track_running_stats: bool = True):
+    With `partial_channels` K > 1 the ops are built for C/K channels and only the mixed forward applies.
+    """
+
+    def __init__(self, channels: int, affine: bool = False, track_running_stats: bool = True,
+                 partial_channels: int = 1):
         super().__init__()
+        check_partial_channels(channels, partial_channels, f"an NB201 cell of width {channels}")
+        op_channels = channels // partial_channels
         self.edges = nn.ModuleList(
-            nn.ModuleDict({op: _make_op(op, channels, affine, track_running_stats) for op in NB201_OPS})
+            MixedEdge({op: _make_op(op, op_channels, affine, track_running_stats) for op in NB201_OPS}, channels, 1,
+                      partial_channels)
             for _ in EDGES
         )
 
     def forward(self, x: torch.Tensor, arch: NB201Arch) -> torch.Tensor:
         """Run the single path `arch` through the cell."""
         return _cell_forward(x, arch.ops, lambda edge: self.edges[edge][arch.ops[edge]])
+
+    def forward_mixed(self, x: torch.Tensor, weights: torch.Tensor, active: Sequence[Sequence[bool]],
+                      edge_weights: torch.Tensor | None = None) -> torch.Tensor:
+        """Node j = Σ_{i<j} [β_e ·] Σ_op w_{e,op} · op(node i), with weights [6, 5] in `NB201_OPS` order."""
+        nodes = [x]
+        for node in range(1, NUM_NODES):
+            total: torch.Tensor | None = None
+            for edge, source in _NODE_INPUTS[node]:
+                out = self.edges[edge].mixed(nodes[source], weights[edge], active[edge])
+                if edge_weights is not None:
+                    out = edge_weights[edge] * out
+                total = out if total is None else total + out
+            nodes.append(total)
+        return nodes[-1]
 
 
 def _config_sizes(cfg: NetworkConfig) -> tuple[int, int, int]:
@@ -412,7 +434,11 @@ class NB201Supernet(_NB201Skeleton):
     def __init__(self, cfg: NetworkConfig) -> None:
         affine = _option_flag(cfg, "cell_affine", False)
         track = _option_flag(cfg, "track_running_stats", True)
-        super().__init__(cfg, lambda width: NB201SearchCell(width, affine, track))
+        partial = cfg.options.get("partial_channels", 1)
+        if isinstance(partial, bool) or not isinstance(partial, int):
+            raise NasInputError(f"network option 'partial_channels' must be an integer K ≥ 1, got {partial!r}")
+        self.partial_channels = partial
+        super().__init__(cfg, lambda width: NB201SearchCell(width, affine, track, partial))
 
     def expand_path(self, path: NB201Arch | str | Sequence[NB201Arch]) -> list[NB201Arch]:
         """One architecture per searched cell: a single arch is shared by all 3N cells."""
@@ -431,14 +457,40 @@ class NB201Supernet(_NB201Skeleton):
             f"an NB201 supernet path is one NB201Arch or a sequence of {self.num_searched_cells}, got {path!r}"
         )
 
-    def stage_outputs(self, x: torch.Tensor, path: NB201Arch | Sequence[NB201Arch]) -> list[torch.Tensor]:
-        """Stage-end feature maps of `path` (see `NB201Network.stage_outputs`)."""
+    def stage_outputs(self, x: torch.Tensor, path: NB201Arch | Sequence[NB201Arch] | MixedWeights,
+                      edge_weights: MixedWeights | None = None) -> list[torch.Tensor]:
+        """Stage-end feature maps of `path` or of op weights (see `NB201Network.stage_outputs` and `forward`)."""
+        if isinstance(path, torch.Tensor | Mapping):
+            weights = _cell_weights(path, "op weights")
+            if weights.shape != (NUM_EDGES, len(NB201_OPS)):
+                raise NasInputError(f"NB201 op weights must have shape [6, 5], got {list(weights.shape)}")
+            active = active_ops(weights)
+            betas = None if edge_weights is None else _cell_weights(edge_weights, "edge weights")
+            return self._stage_outputs(x, lambda _k, cell, out: cell.forward_mixed(out, weights, active, betas))
+        if self.partial_channels != 1:
+            raise NasInputError("a supernet with partial channels runs only mixed (op weights), not single paths")
         archs = self.expand_path(path)
         return self._stage_outputs(x, lambda k, cell, out: cell(out, archs[k]))
 
-    def forward(self, x: torch.Tensor, path: NB201Arch | Sequence[NB201Arch]) -> torch.Tensor:
-        """Class logits of the single path `path` (shared arch or one arch per searched cell)."""
-        return self._head(self.stage_outputs(x, path)[-1])
+    def forward(self, x: torch.Tensor, path: NB201Arch | Sequence[NB201Arch] | MixedWeights,
+                edge_weights: MixedWeights | None = None) -> torch.Tensor:
+        """Class logits of a single path (shared arch or one per searched cell) or of the mixed supernet.
+
+        Mixed form: `path` is a [6, 5] tensor of op weights (or `{"cell": tensor}`) shared by all cells, ops in
+        `NB201_OPS` order; ops whose weight is exactly 0 are skipped; `edge_weights` ([6]) scales each edge.
+        """
+        return self._head(self.stage_outputs(x, path, edge_weights)[-1])
+
+
+MixedWeights = torch.Tensor | Mapping[str, torch.Tensor]
+
+
+def _cell_weights(value: MixedWeights, what: str) -> torch.Tensor:
+    if isinstance(value, Mapping):
+        if set(value) != {"cell"}:
+            raise NasInputError(f"NB201 {what} are one tensor or {{'cell': tensor}}, got keys {sorted(value)}")
+        value = value["cell"]
+    return value
 
 
 # --- path samplers ----------------------------------------------------------------------------------
@@ -658,7 +710,7 @@ class NB201Space(SearchSpace):
         return NB201Network(self._arch(arch), cfg)
 
     def supernet(self, cfg: NetworkConfig) -> NB201Supernet:
-        """The single-path weight-sharing supernet."""
+        """The weight-sharing supernet: single path, or mixed op weights (cfg.options `partial_channels` K)."""
         return NB201Supernet(cfg)
 
     def path_parameters(self, supernet: nn.Module, arch: NB201Arch | Sequence[NB201Arch]) -> list[nn.Parameter]:
@@ -684,8 +736,12 @@ class NB201Space(SearchSpace):
         params.extend(supernet.classifier.parameters())
         return params
 
-    def path_sampler(self, seed: int, num_cells: int = 3 * DEFAULT_LAYERS) -> NB201CellwiseSampler:
-        """The RLNAS per-cell sampler (one arch per searched cell, no all-`none` node)."""
+    def path_sampler(self, seed: int, cfg: NetworkConfig | None = None, num_cells: int | None = None
+                     ) -> NB201CellwiseSampler:
+        """The RLNAS per-cell sampler (one arch per searched cell, no all-`none` node) for 3 × cfg.layers cells."""
+        if num_cells is None:
+            layers = cfg.layers if cfg is not None and cfg.layers is not None else DEFAULT_LAYERS
+            num_cells = 3 * int(layers)
         return NB201CellwiseSampler(seed, num_cells)
 
     def conv_counts(self, arch: NB201Arch) -> tuple[int, int]:

@@ -46,7 +46,7 @@ class TrainHook:
     """Extension points; a hook's state is checkpointed with the run (differentiable search uses these)."""
 
     def on_step_start(self, trainer: Trainer, epoch: int, step: int) -> None:
-        """Before the weight step (e.g. an architecture step)."""
+        """Before the weight step (e.g. an architecture step); `trainer.batch` holds the step's batch on the device."""
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, record: dict[str, Any]) -> None:
         """After an epoch; may add fields to the log record."""
@@ -175,6 +175,7 @@ class Trainer:
         self._resume_step = 0
         self._accum: dict[str, float] = {}
         self._restored = False
+        self.batch: tuple[torch.Tensor, torch.Tensor] | None = None
 
     # ---------------------------------------------------------------------------------------------
     @property
@@ -198,6 +199,9 @@ class Trainer:
             "rng_cpu": torch.get_rng_state(),
             "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             "hooks": [hook.state_dict() for hook in self.hooks],
+            # with in-place zero_grad, a weight that ever had a gradient keeps a (zero) one and keeps getting
+            # weight decay and momentum; a resumed process must start with the same set of gradients
+            "grad_present": torch.tensor([p.grad is not None for p in self.model.parameters()], dtype=torch.bool),
         }
         if self.extra_state is not None:
             state["extra"] = self.extra_state()
@@ -229,6 +233,10 @@ class Trainer:
             torch.cuda.set_rng_state_all(state["rng_cuda"])
         for hook, hook_state in zip(self.hooks, state.get("hooks", []), strict=False):
             hook.load_state_dict(hook_state)
+        present = state.get("grad_present")
+        if present is not None:
+            for param, has_grad in zip(self.model.parameters(), present.tolist(), strict=True):
+                param.grad = torch.zeros_like(param) if has_grad else None
 
     def save(self, step_in_epoch: int, accum: dict[str, float]) -> None:
         """Write the checkpoint atomically (rank 0 only)."""
@@ -284,12 +292,13 @@ class Trainer:
             lr = learning_rate(cfg, self.epoch, step, steps_per_epoch)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
-            for hook in self.hooks:
-                hook.on_step_start(self, self.epoch, step)
             images = images.to(self.device, non_blocking=True)
             labels = labels.to(self.device, non_blocking=True)
             if self.channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
+            self.batch = (images, labels)  # the step's training batch, for hooks (DARTS second-order step)
+            for hook in self.hooks:
+                hook.on_step_start(self, self.epoch, step)
             path = self.path_sampler.sample() if self.path_sampler is not None else None
             self.optimizer.zero_grad(set_to_none=cfg.zero_grad_to_none)
             with autocast(self.precision, self.device):
@@ -343,9 +352,10 @@ class Trainer:
         for hook in self.hooks:
             hook.on_epoch_end(self, self.epoch, record)
         self.epoch += 1
-        self.save(0, {})
+        # log first, then checkpoint: a crash between the two replays the epoch and rewrites its record
         if self.dist.is_main:
             append_jsonl(self.log_path, record)
+        self.save(0, {})
         progress.update(task, info=f"epoch {self.epoch} loss {record['loss']:.3f} acc {record['accuracy']:.1f}%")
         return record
 

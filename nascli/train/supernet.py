@@ -32,6 +32,7 @@ class SupernetRun:
     log_path: Path
     result: TrainResult
     labels_sha256: str
+    model: torch.nn.Module
 
 
 def network_config(space: SearchSpace, dataset: str, model: Any, num_classes: int) -> NetworkConfig:
@@ -46,10 +47,10 @@ def network_config(space: SearchSpace, dataset: str, model: Any, num_classes: in
     )
 
 
-def build_sampler(space: SearchSpace, kind: str, seed: int) -> PathSampler:
+def build_sampler(space: SearchSpace, kind: str, seed: int, net_cfg: NetworkConfig) -> PathSampler:
     """The space's reference training sampler (`default`) or one shared uniform path per step (`uniform`)."""
     if kind == "default":
-        return space.path_sampler(seed)
+        return space.path_sampler(seed, net_cfg)
     return UniformArchSampler(space, seed)
 
 
@@ -92,7 +93,7 @@ def train_supernet(cfg: TrainSupernetConfig, out: str | Path, *, resume: bool = 
     trainer = Trainer(
         model, cfg.optim, loader, run.path, device=device,
         precision=resolve_precision(cfg.runtime.amp, device), channels_last=cfg.runtime.channels_last,
-        path_sampler=build_sampler(space, cfg.sampler, cfg.seed), dist_info=dist, quiet=cfg.runtime.quiet,
+        path_sampler=build_sampler(space, cfg.sampler, cfg.seed, net_cfg), dist_info=dist, quiet=cfg.runtime.quiet,
         description=f"supernet {space.name}",
     )
     if resumed:
@@ -112,4 +113,5 @@ def train_supernet(cfg: TrainSupernetConfig, out: str | Path, *, resume: bool = 
         raise
     run.finish("done", epochs_done=result.epochs_done)
     return SupernetRun(out=run.path, init_path=init_path, last_path=trainer.checkpoint_path,
-                       log_path=trainer.log_path, result=result, labels_sha256=data.labels_sha256)
+                       log_path=trainer.log_path, result=result, labels_sha256=data.labels_sha256,
+                       model=trainer.model)

@@ -121,3 +121,42 @@ def test_reference_zero_grad_keeps_decaying_weights_off_the_path(tmp_path: Path)
                           quiet=True, path_sampler=Alternate(), hooks=(snapshot,))
         trainer.fit()
         assert (not torch.equal(snapshot.after_a, model.a.weight.detach())) is expect_change
+
+
+def test_resume_restores_which_weights_hold_gradients(tmp_path: Path) -> None:
+    """In-place zero_grad keeps decaying a weight once used; a resumed run must do the same (exactness)."""
+
+    class TwoHeads(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            torch.manual_seed(0)
+            self.a, self.b = nn.Linear(8, 2), nn.Linear(8, 2)
+
+        def forward(self, x: torch.Tensor, path: str) -> torch.Tensor:
+            return self.a(x) if path == "a" else self.b(x)
+
+    class FirstEpochA:
+        def __init__(self) -> None:
+            self.n = 0
+
+        def sample(self) -> str:
+            self.n += 1
+            return "a" if self.n <= 8 else "b"  # epoch 0 uses 'a', later epochs only 'b'
+
+        def state_dict(self) -> dict:
+            return {"n": self.n}
+
+        def load_state_dict(self, state: dict) -> None:
+            self.n = state["n"]
+
+    def trainer(folder: str, epochs: int) -> Trainer:
+        cfg = OptimConfig(epochs=3, stop_after_epochs=epochs, lr=0.1, weight_decay=0.1, schedule="constant")
+        return Trainer(TwoHeads(), cfg, TensorBatches(), tmp_path / folder, device=torch.device("cpu"), quiet=True,
+                       path_sampler=FirstEpochA())
+
+    straight = trainer("straight", 3)
+    straight.fit()
+    trainer("resumed", 1).fit()
+    resumed = trainer("resumed", 3)
+    resumed.fit(resume=True)
+    assert torch.equal(straight.model.a.weight, resumed.model.a.weight)

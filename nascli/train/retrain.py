@@ -1,0 +1,290 @@
+"""`retrain` as a library call: one architecture trained from scratch with a paper's protocol, tested each epoch.
+
+DARTS-space networks follow the DARTS `train.py` practice (methods/spaces.md §2.4): an auxiliary head whose
+loss is weighted by `aux_weight`, and drop-path whose probability grows linearly, p·e/E in epoch e. NB201
+networks have neither. The run folder holds `last.pt` (the trainer's checkpoint, for `--resume`), `best.pt`
+(the weights of the epoch with the best test accuracy so far), `metrics.jsonl` and `manifest.json`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from nascli.artifacts import RunFolder, atomic_torch_save
+from nascli.config import RetrainConfig, to_dict
+from nascli.data.datasets import canonical_dataset_name
+from nascli.data.loader import AugmentConfig, BatchLoader, FolderStreamLoader, make_loader
+from nascli.errors import NasInputError
+from nascli.spaces.base import Architecture, NetworkConfig, SearchSpace
+from nascli.spaces.flops import count_flops, count_params
+from nascli.spaces.resolve import resolve_architecture
+from nascli.train.devices import Precision, resolve_device, resolve_precision
+from nascli.train.distributed import DistInfo, broadcast_parameters, init_distributed
+from nascli.train.engine import Trainer, TrainHook, TrainingInterrupted, TrainResult, evaluate_accuracy
+from nascli.train.supernet import network_config
+
+BEST_FORMAT = "nascli-retrain-best"
+BEST_FILE = "best.pt"
+LAST_FILE = "last.pt"
+LOG_FILE = "metrics.jsonl"
+
+
+@dataclass
+class RetrainRun:
+    """What a finished `retrain` call produced."""
+
+    out: Path
+    best_path: Path
+    last_path: Path
+    log_path: Path
+    result: TrainResult
+    arch_text: str
+    params_m: float
+    flops_m: float
+    best_accuracy: float | None
+    best_epoch: int | None
+    final_accuracy: float | None
+    model: nn.Module
+
+
+class DropPathSchedule(TrainHook):
+    """Sets the network's drop-path probability to p·e/E for every step of epoch e (DARTS `train.py`)."""
+
+    def __init__(self, model: nn.Module, final_prob: float, epochs: int) -> None:
+        self.model = model
+        self.final_prob = final_prob
+        self.epochs = max(epochs, 1)
+
+    def probability(self, epoch: int) -> float:
+        """The drop-path probability of `epoch` (0-based: the first epoch trains without drop-path)."""
+        return self.final_prob * epoch / self.epochs
+
+    def on_step_start(self, trainer: Trainer, epoch: int, step: int) -> None:
+        """Set the probability before each step, so a run resumed mid-epoch has it too."""
+        self.model.drop_path_prob = self.probability(epoch)
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, record: dict[str, Any]) -> None:
+        """Log the probability the epoch trained with."""
+        record["drop_path_prob"] = self.probability(epoch)
+
+
+class BestCheckpoint(TrainHook):
+    """Keeps `best.pt`: the weights of the epoch with the highest test accuracy so far (the first on ties)."""
+
+    def __init__(self, path: Path, describe: Callable[[], dict[str, Any]], writer: bool = True) -> None:
+        self.path = path
+        self.describe = describe
+        self.writer = writer
+        self.best_accuracy: float | None = None
+        self.best_epoch: int | None = None
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, record: dict[str, Any]) -> None:
+        """Write best.pt when this epoch's test accuracy beats every earlier one; log the best so far."""
+        accuracy = record.get("val_accuracy")
+        if accuracy is not None and (self.best_accuracy is None or accuracy > self.best_accuracy):
+            self.best_accuracy, self.best_epoch = float(accuracy), epoch
+            if self.writer:
+                atomic_torch_save({**self.describe(), "format": BEST_FORMAT, "epoch": epoch,
+                                   "val_accuracy": float(accuracy), "model": trainer.model.state_dict()}, self.path)
+        if self.best_accuracy is not None:
+            record["best_val_accuracy"] = self.best_accuracy
+            record["best_epoch"] = self.best_epoch
+
+    def state_dict(self) -> dict[str, Any]:
+        """The best accuracy and epoch so far (checkpointed with the run)."""
+        return {"best_accuracy": self.best_accuracy, "best_epoch": self.best_epoch}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore the best accuracy and epoch."""
+        self.best_accuracy = state.get("best_accuracy")
+        self.best_epoch = state.get("best_epoch")
+
+
+@dataclass(frozen=True)
+class GenotypeSizes:
+    """A registered DARTS genotype with nascli's size counts and the figures its paper prints (millions)."""
+
+    name: str
+    source: str
+    cifar_params: float
+    imagenet_params: float
+    imagenet_flops: float
+    paper_cifar_params: float | None
+    paper_imagenet_params: float | None
+    paper_imagenet_flops: float | None
+
+
+def registered_genotype_sizes() -> list[GenotypeSizes]:
+    """Every registered genotype: CIFAR params at C=36 L=20, ImageNet params and FLOPs at C=48 L=14, 224 px."""
+    from nascli.spaces.base import get_space
+    from nascli.spaces.genotypes import GENOTYPES
+
+    space = get_space("darts")
+    rows = []
+    for entry in GENOTYPES.values():
+        rows.append(GenotypeSizes(
+            name=entry.name, source=entry.source,
+            cifar_params=space.cost(entry.genotype, "params", "cifar10"),
+            imagenet_params=space.cost(entry.genotype, "params", "imagenet"),
+            imagenet_flops=space.cost(entry.genotype, "flops", "imagenet"),
+            paper_cifar_params=entry.paper_params.get("cifar10"),
+            paper_imagenet_params=entry.paper_params.get("imagenet"),
+            paper_imagenet_flops=entry.paper_flops.get("imagenet"),
+        ))
+    return rows
+
+
+def _check_settings(cfg: RetrainConfig) -> None:
+    if not cfg.genotype:
+        raise NasInputError("no architecture to retrain: pass --genotype NAME|FILE|TEXT "
+                            "(nas retrain --list-genotypes shows the registered names)")
+    if cfg.aux_weight < 0:
+        raise NasInputError(f"aux_weight is {cfg.aux_weight}: the auxiliary loss weight must be ≥ 0 (DARTS: 0.4)")
+    if not 0.0 <= cfg.drop_path_prob < 1.0:
+        raise NasInputError(f"drop_path_prob is {cfg.drop_path_prob}: it must lie in [0, 1) (DARTS: 0.2)")
+    if cfg.eval_every < 1:
+        raise NasInputError(f"eval_every is {cfg.eval_every}: evaluate at least every 1 epoch")
+    if cfg.optim.epochs < 1:
+        raise NasInputError(f"optim.epochs is {cfg.optim.epochs}: train at least 1 epoch")
+    if cfg.data.labels != "true":
+        raise NasInputError("retraining measures test accuracy on true labels: set data.labels to true")
+    auxiliary = cfg.model.options.get("auxiliary")
+    if auxiliary is not None and bool(auxiliary) != (cfg.aux_weight > 0):
+        raise NasInputError(
+            f"model.options.auxiliary is {auxiliary} but aux_weight is {cfg.aux_weight}: the head is trained "
+            "exactly when its weight is > 0, so set both (--auxiliary-weight sets both)"
+        )
+
+
+def _split(spec: str | None) -> tuple[str, str] | None:
+    if not spec:
+        return None
+    if ":" not in spec:
+        raise NasInputError(f"split {spec!r} must be FILE:PART, e.g. cifar10_search_split:train")
+    split_file, part = spec.split(":", 1)
+    return split_file, part
+
+
+def build_loaders(cfg: RetrainConfig, device: torch.device, dist: DistInfo
+                  ) -> tuple[BatchLoader | FolderStreamLoader, BatchLoader | FolderStreamLoader]:
+    """Training and test loaders; image folders too large for memory stream from disk (RandomResizedCrop)."""
+    data = cfg.data
+    canonical_dataset_name(data.dataset)  # an unknown name fails here, before any image is read
+    augment = AugmentConfig(crop_pad=data.crop_pad, flip=data.flip, cutout=data.cutout, normalize=data.normalize)
+    common = {"augment": augment, "device": device, "image_size": data.image_size, "data_seed": cfg.seed,
+              "rank": dist.rank, "world_size": dist.world_size, "workers": data.workers}
+    train = make_loader(data.dataset, data.root, train=True, batch_size=data.batch_size, seed=cfg.seed,
+                        synthetic_size=data.synthetic_train, split=_split(data.train_split), **common)
+    test = make_loader(data.dataset, data.root, train=False, batch_size=data.eval_batch_size, seed=cfg.seed,
+                       synthetic_size=data.synthetic_test, split=_split(data.eval_split),
+                       channels_last=cfg.runtime.channels_last, **common)
+    if train.num_classes != test.num_classes:
+        raise NasInputError(f"the training set has {train.num_classes} classes but the test set "
+                            f"{test.num_classes}: point --data-root at one dataset")
+    return train, test
+
+
+def loader_image_size(loader: BatchLoader | FolderStreamLoader) -> int:
+    """Side of the square images a loader yields."""
+    if isinstance(loader, FolderStreamLoader):
+        return loader.image_size
+    return int(loader.imageset.images.shape[-1])
+
+
+def build_network(space: SearchSpace, arch: Architecture, cfg: RetrainConfig, num_classes: int, input_size: int
+                  ) -> tuple[nn.Module, NetworkConfig]:
+    """The stand-alone network of `arch` at the recipe's size, with the auxiliary head when `aux_weight` > 0."""
+    net_cfg = network_config(space, cfg.data.dataset, cfg.model, num_classes)
+    options = dict(net_cfg.options)
+    if cfg.aux_weight > 0:
+        options["auxiliary"] = True
+    net_cfg = dataclasses.replace(net_cfg, input_size=input_size, options=options)
+    torch.manual_seed(cfg.seed)
+    model = space.network(arch, net_cfg)
+    if cfg.aux_weight > 0 and getattr(model, "auxiliary_head", None) is None:
+        raise NasInputError(f"the {space.name} network has no auxiliary head: set --auxiliary-weight 0")
+    if cfg.drop_path_prob > 0 and not hasattr(model, "drop_path_prob"):
+        raise NasInputError(f"the {space.name} network has no drop-path: set --drop-path 0")
+    return model, net_cfg
+
+
+def _forward_with_aux(model: nn.Module, images: torch.Tensor, path: Any) -> Any:
+    return model.forward_with_aux(images)
+
+
+def retrain(cfg: RetrainConfig, out: str | Path, *, resume: bool = False, overwrite: bool = False,
+            meta: dict[str, Any] | None = None) -> RetrainRun:
+    """Train `cfg.genotype` from scratch, testing each epoch; writes best.pt, last.pt, metrics.jsonl, manifest.json."""
+    _check_settings(cfg)
+    space, arch = resolve_architecture(str(cfg.genotype), cfg.space, **cfg.space_options)
+    text = space.format(arch)
+    device = resolve_device(cfg.runtime.device)
+    dist = init_distributed(device.type)
+    if dist.enabled and device.type == "cuda":
+        device = torch.device("cuda", dist.local_rank)
+    run = RunFolder(out, writer=dist.is_main)
+    resumed = run.prepare(kind="retrain", space=space.name, resume=resume, overwrite=overwrite,
+                          guard_files=(LAST_FILE, BEST_FILE))
+    if resumed and run.manifest.get("arch") not in (None, text):
+        raise NasInputError(f"{run.path} retrains another architecture ({str(run.manifest['arch'])[:60]}…): "
+                            "resume with the same --genotype or choose a new --out folder")
+
+    train_batches, test_batches = build_loaders(cfg, device, dist)
+    input_size = loader_image_size(train_batches)
+    model, net_cfg = build_network(space, arch, cfg, train_batches.num_classes, input_size)
+    params_m = count_params(model) / 1e6
+    flops_m = count_flops(model, (3, input_size, input_size)) / 1e6
+    broadcast_parameters(model, dist)
+
+    precision: Precision = resolve_precision(cfg.runtime.amp, device)
+    describe = {"space": space.name, "arch": text, "network": dataclasses.asdict(net_cfg)}
+    best = BestCheckpoint(run.file(BEST_FILE), lambda: describe, writer=dist.is_main)
+    hooks: list[TrainHook] = [best]
+    if hasattr(model, "drop_path_prob"):
+        hooks.insert(0, DropPathSchedule(model, cfg.drop_path_prob, cfg.optim.epochs))
+
+    trainer: Trainer
+
+    def evaluate(network: nn.Module, epoch: int) -> dict[str, float]:
+        if epoch + 1 < trainer.end_epoch and (epoch + 1) % cfg.eval_every:
+            return {}
+        return evaluate_accuracy(network, test_batches.iterate(0), device, precision=precision, dist_info=dist)
+
+    trainer = Trainer(
+        model, cfg.optim, train_batches, run.path, device=device, precision=precision,
+        channels_last=cfg.runtime.channels_last, forward=_forward_with_aux if cfg.aux_weight > 0 else None,
+        evaluate=evaluate, hooks=hooks, dist_info=dist, quiet=cfg.runtime.quiet, aux_weight=cfg.aux_weight,
+        log_name=LOG_FILE, checkpoint_name=LAST_FILE, description=f"retrain {space.name}",
+    )
+    if resumed:
+        trainer.restore()  # a corrupt or foreign checkpoint fails here, before anything is written
+    genotype_path = Path(str(cfg.genotype))
+    parents = [genotype_path] if genotype_path.suffix == ".json" else []  # resolved above, so it exists
+    run.start(kind="retrain", space=space.name, dataset=cfg.data.dataset,
+              config={**to_dict(cfg), "meta": meta or {}}, seed=cfg.seed, parents=parents,
+              extra={"arch": text, "arch_json": space.to_json(arch), "genotype": cfg.genotype,
+                     "params_m": params_m, "flops_m": flops_m, "network": dataclasses.asdict(net_cfg),
+                     "world_size": dist.world_size, "train_batches_per_epoch": len(train_batches)})
+    try:
+        result = trainer.fit(resume=resumed)
+    except (TrainingInterrupted, KeyboardInterrupt):
+        run.update(status="interrupted")
+        raise
+    except BaseException:
+        run.update(status="failed")
+        raise
+    tested = [record for record in result.records if "val_accuracy" in record]
+    final_accuracy = float(tested[-1]["val_accuracy"]) if tested else None
+    run.finish("done", epochs_done=result.epochs_done, best_val_accuracy=best.best_accuracy,
+               best_epoch=best.best_epoch, final_val_accuracy=final_accuracy)
+    return RetrainRun(out=run.path, best_path=best.path, last_path=trainer.checkpoint_path, log_path=trainer.log_path,
+                      result=result, arch_text=text, params_m=params_m, flops_m=flops_m,
+                      best_accuracy=best.best_accuracy, best_epoch=best.best_epoch, final_accuracy=final_accuracy,
+                      model=trainer.model)
