@@ -29,7 +29,30 @@ lint: install
 	$(VENV)/bin/ruff check nascli tests benchmarks
 
 bench: install
-	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	@$(PY) -m pip install -q --disable-pip-version-check --no-deps "xautodl==1.0.0" \
+		|| echo "xautodl could not be installed: bench_supernet_throughput.py will skip its comparison"
+	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script $(BENCH_ARGS) || exit 1; done
 
 clean:
 	rm -rf $(RUNS) .pytest_cache .ruff_cache
+
+# ---- paper pipelines ---------------------------------------------------------------------------------------
+# RLNAS on NAS-Bench-201 with the reference settings (250 epochs). DATASET: cifar10 | cifar100 | imagenet16-120;
+# DATA_ROOT: the folder holding the official files (cifar-10-batches-py/, cifar-100-python/, ImageNet16/).
+DATASET ?= cifar10
+DATA_ROOT ?= data
+rlnas-nb201: install
+	bash scripts/rlnas_nb201.sh $(NAS) recipes/rlnas/nb201-$(DATASET).yaml $(RUNS)/rlnas-nb201-$(DATASET) \
+		$(DATASET) --data-root $(DATA_ROOT)
+	$(PY) scripts/summary.py $(RUNS)/rlnas-nb201-$(DATASET)
+
+# The same chain on the 25,000 real CIFAR-10 images the reference supernet trains on (../shared/data, class
+# folders named by official index), for the first EPOCHS epochs of the 250-epoch schedule (the LR curve is
+# the full run's), then the angle of all 15,625 architectures against NB201 CIFAR-10 test accuracy.
+EPOCHS ?= 10
+rlnas-nb201-real: install
+	bash scripts/rlnas_nb201.sh $(NAS) recipes/rlnas/nb201-cifar10.yaml $(RUNS)/rlnas-nb201-real cifar10 \
+		--dataset imagefolder --data-root $(SHARED)/cifar10-search-train --stop-after $(EPOCHS) \
+		--set data.train_split=null --set data.label_total=50000 --set data.normalization=cifar10 \
+		--set data.crop_pad=4
+	$(PY) scripts/summary.py $(RUNS)/rlnas-nb201-real

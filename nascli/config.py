@@ -243,6 +243,8 @@ class DataConfig:
     flip: bool = True
     cutout: int = 0
     normalize: bool = True
+    normalization: str | None = None
+    """Whose mean/std to normalise with, e.g. cifar10 for CIFAR-10 images read from a folder (None: the dataset's)."""
     image_size: int | None = None
     synthetic_train: int = 5000
     synthetic_test: int = 1000
@@ -361,3 +363,97 @@ class SearchConfig:
     bench_sha256: str | None = None
     top_k: int = 10
     runtime: RuntimeConfig = dataclasses.field(default_factory=RuntimeConfig)
+    differentiable: DifferentiableConfig = dataclasses.field(default_factory=lambda: DifferentiableConfig())
+    """`--strategy darts|drnas`: the settings of the differentiable search (the other keys above that apply:
+    space, space_options, seed, dataset for benchmark look-ups, bench, runtime)."""
+
+
+@dataclasses.dataclass
+class RetrainConfig:
+    """`nas retrain`: one architecture trained from scratch with a paper's protocol, evaluated each epoch."""
+
+    space: str | None = None
+    """nb201 or darts (None: the space the genotype names)."""
+    space_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    genotype: str | None = None
+    """A registered name (DARTS_V2, RLDARTS, …), a canonical text, an NB201 index or a genotype.json path."""
+    seed: int = 0
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    optim: OptimConfig = dataclasses.field(default_factory=OptimConfig)
+    aux_weight: float = 0.0
+    """Weight of the auxiliary head's loss (DARTS: 0.4); > 0 builds the head, 0 leaves it out."""
+    drop_path_prob: float = 0.0
+    """DARTS drop-path probability reached at the end; epoch e uses p·e/E (E = optim.epochs)."""
+    eval_every: int = 1
+    """Evaluate on the test set every N epochs (and always after the last epoch of the run)."""
+    runtime: RuntimeConfig = dataclasses.field(default_factory=RuntimeConfig)
+
+
+@dataclasses.dataclass
+class StageConfig:
+    """One stage of a differentiable search; progressive learning shrinks K and prunes ops between stages."""
+
+    epochs: int = 100
+    partial_channels: int = 1
+    """K: only the first 1/K of an edge's channels go through its ops, the rest bypass them (1: all channels)."""
+    ops_kept: int | None = None
+    """Ops per edge this stage keeps; the weakest by θ are pruned when it starts (None: every op)."""
+
+
+@dataclasses.dataclass
+class SearchOptimConfig(OptimConfig):
+    """SGD on the supernet weights of a differentiable search; defaults are DrNAS NB201's (methods/drnas.md §3.1).
+
+    `epochs` is not read: the schedule runs over the stages' epochs in total.
+    """
+
+    lr: float = 0.025
+    lr_min: float = 0.001
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 3e-4
+    grad_clip: float = 5.0
+
+
+@dataclasses.dataclass
+class ArchOptimConfig:
+    """Adam on the architecture parameters θ (DARTS and DrNAS: betas (0.5, 0.999))."""
+
+    lr: float = 3e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    weight_decay: float = 1e-3
+    """Used with `regularizer: l2` (the references' default regulariser: it pulls θ to 0, i.e. β to 1)."""
+    grad_clip: float = 0.0
+    """Clip θ's gradient to this L2 norm (0: no clipping; DrNAS ImageNet: 5)."""
+
+
+@dataclasses.dataclass
+class DifferentiableConfig:
+    """Bi-level differentiable search of a mixed supernet: DARTS (softmax) or DrNAS (Dirichlet), methods/drnas.md."""
+
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    split: typing.Literal["first-half", "official", "train-val"] = "first-half"
+    """Weight / architecture halves. first-half: the first `train_portion` of the training set (unshuffled) trains
+    the weights, the rest the architecture (DARTS, DrNAS); official: NB201's split (cifar10 and imagenet16-120:
+    train / valid of the training set; cifar100: the training set / xvalid of the test set); train-val: the
+    training part and the held-out part of an image folder (DrNAS ImageNet: 10% / 2.5% per class)."""
+    train_portion: float = 0.5
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    optim: SearchOptimConfig = dataclasses.field(default_factory=SearchOptimConfig)
+    arch: ArchOptimConfig = dataclasses.field(default_factory=ArchOptimConfig)
+    order: typing.Literal["first", "second"] = "first"
+    """second: DARTS's unrolled step with a finite-difference Hessian-vector product."""
+    regularizer: typing.Literal["l2", "kl"] = "l2"
+    """l2: Adam weight decay `arch.weight_decay` on θ; kl (drnas only): `kl_weight` · Σ_edges KL(Dir(β) ‖ Dir(1))
+    added to the architecture loss, and no weight decay (the reference's two `reg_type`s)."""
+    kl_weight: float = 1e-3
+    stages: list[StageConfig] = dataclasses.field(default_factory=lambda: [StageConfig()])
+    freeze_epochs: int = 0
+    """θ is not updated during the first N epochs of every stage (DrNAS progressive: 10)."""
+    edge_normalization: bool = False
+    """PC-DARTS edge normalisation: each node weights its incoming edges by a softmax of learnt β (darts only)."""
+    trajectory_samples: int = 100
+    """NB201: architectures drawn from the Dirichlet after each epoch and looked up in the benchmark table."""
+    valid_batches: int | None = None
+    """Batches of the architecture half evaluated after each epoch (None: all of them, as the references)."""

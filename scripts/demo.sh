@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# `make demo`: the main pipeline on the built-in synthetic data (a few minutes on a 2-core CPU).
+# `make demo`: the RLNAS NB201 pipeline on the built-in synthetic data (a few minutes on a 2-core CPU).
 set -euo pipefail
 NAS="$1"
 OUT="$2"
+PY="$(dirname "$NAS")/python"
 rm -rf "$OUT"
-"$NAS" train-supernet --recipe recipes/rlnas/nb201-demo.yaml --out "$OUT/supernet"
+bash scripts/rlnas_nb201.sh "$NAS" recipes/rlnas/nb201-demo.yaml "$OUT" cifar10
 echo
-echo "demo outputs are under $OUT/"
+"$PY" scripts/summary.py "$OUT" --synthetic

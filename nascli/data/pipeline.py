@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from nascli.config import DataConfig
-from nascli.data.datasets import ImageSet, load_dataset
+from nascli.data.datasets import ImageSet, load_dataset, normalization
 from nascli.data.labels import apply_random_labels, labels_hash
 from nascli.data.loader import AugmentConfig, BatchLoader
 from nascli.data.splits import select
@@ -60,7 +60,11 @@ def evaluation_set(cfg: DataConfig, seed: int) -> ImageSet:
 
 def augment_config(cfg: DataConfig) -> AugmentConfig:
     """The augmentation settings of a `DataConfig`."""
-    return AugmentConfig(crop_pad=cfg.crop_pad, flip=cfg.flip, cutout=cfg.cutout, normalize=cfg.normalize)
+    mean = std = None
+    if cfg.normalization:
+        mean, std = normalization(cfg.normalization)
+    return AugmentConfig(crop_pad=cfg.crop_pad, flip=cfg.flip, cutout=cfg.cutout, normalize=cfg.normalize,
+                         mean=mean, std=std)
 
 
 def train_loader(
