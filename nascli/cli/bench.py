@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
 def query_command(
     arch: str = typer.Argument(..., help="NB201 architecture: official index, text form or genotype.json."),
     dataset: str | None = typer.Option(None, help="Only this dataset: cifar10, cifar10-valid, cifar100, "
-                                       "imagenet16-120. [all]"),
+                                       "imagenet16-120. (default: all)"),
     table_path: str | None = typer.Option(None, "--table", help="Table file instead of the shipped one."),
     sha256: str | None = typer.Option(None, "--sha256", help="Refuse a table whose content hash differs."),
 ) -> None:

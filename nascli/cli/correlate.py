@@ -23,15 +23,15 @@ def _fmt(value: float | None) -> str:
 def correlate_command(
     scores: Path = typer.Option(..., "--scores", help="scores.csv written by `nas search` (or its folder)."),
     out_dir: Path | None = typer.Option(None, "--out", "-o", help="Folder for report.json and scatter.png. "
-                                        "[a 'correlate' folder beside the scores' folder]"),
-    score: str | None = typer.Option(None, help="Score column to correlate. [the file's first score]"),
+                                        "(default: a 'correlate' folder beside the scores' folder)"),
+    score: str | None = typer.Option(None, help="Score column to correlate. (default: the file's first score)"),
     dataset: str = typer.Option("cifar10", help="Ground truth: cifar10, cifar10-valid, cifar100, imagenet16-120."),
     split: str = typer.Option("test", help="Ground-truth split: test or valid."),
     epochs: int = typer.Option(200, help="Ground-truth schedule: 200 or 12 epochs."),
     bench: str | None = typer.Option(None, help="NB201 table to use instead of the shipped one."),
     bench_sha256: str | None = typer.Option(None, "--bench-sha256", help="Refuse a table with another hash."),
     against: Path | None = typer.Option(None, help="Correlate with a column of this other scores file instead."),
-    against_score: str | None = typer.Option(None, help="Column of --against. [its first score]"),
+    against_score: str | None = typer.Option(None, help="Column of --against. (default: its first score)"),
     n_boot: int | None = typer.Option(None, help="Bootstrap resamples for the 95% intervals. [1000; fewer for "
                                       "Kendall on large N]"),
     seed: int = typer.Option(0, help="Seed of the bootstrap."),

@@ -25,8 +25,8 @@ def print_genotype_table() -> None:
     """The registered DARTS genotypes with nascli's sizes beside the papers' figures."""
     from nascli.train.retrain import registered_genotype_sizes
 
-    table = Table(title="registered DARTS genotypes (millions; paper figures in brackets, — = none printed)",
-                  title_justify="left")
+    table = Table(title="registered DARTS genotypes: nascli's counts in millions, the paper's beside them "
+                        "(— = none printed)", title_justify="left")
     table.add_column("name")
     table.add_column("CIFAR params\nC=36 L=20", justify="right")
     table.add_column("ImageNet params\nC=48 L=14", justify="right")
@@ -35,9 +35,9 @@ def print_genotype_table() -> None:
     for row in registered_genotype_sizes():
         table.add_row(
             row.name,
-            f"{row.cifar_params:.3f} [{_million(row.paper_cifar_params, 1)}]",
-            f"{row.imagenet_params:.3f} [{_million(row.paper_imagenet_params, 1)}]",
-            f"{row.imagenet_flops:.0f} [{_million(row.paper_imagenet_flops, 0)}]",
+            f"{row.cifar_params:.3f} (paper {_million(row.paper_cifar_params, 1)})",
+            f"{row.imagenet_params:.3f} (paper {_million(row.paper_imagenet_params, 1)})",
+            f"{row.imagenet_flops:.0f} (paper {_million(row.paper_imagenet_flops, 0)})",
             row.source,
         )
     out.print(table)

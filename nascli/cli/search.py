@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -42,27 +43,31 @@ def search_command(
                                          "supernet-acc)."),
     recipe: Path | None = RecipeOption,
     overrides: list[str] = SetOption,
-    space: str | None = typer.Option(None, help="Search space: nb201 or darts. [recipe or nb201]"),
-    strategy: str | None = typer.Option(None, help="evolution, random or exhaustive. [evolution]"),
-    score: str | None = typer.Option(None, help="angle, supernet-acc, flops, params or bench. [angle]"),
+    space: str | None = typer.Option(None, help="Search space: nb201 or darts. (default: recipe or nb201)"),
+    strategy: str | None = typer.Option(None, help="evolution, random, exhaustive, or the differentiable darts "
+                                        "and drnas (settings under differentiable.* in the recipe). "
+                                        "(default: evolution)"),
+    score: str | None = typer.Option(None, help="angle, supernet-acc, flops, params or bench. (default: angle)"),
     extra_score: list[str] = typer.Option([], "--extra-score", help="Also record this score for every "
                                           "evaluated architecture (repeatable)."),
     dataset: str | None = typer.Option(None, help="Dataset for benchmark look-ups and cost conventions. "
-                                       "[the supernet's]"),
-    seed: int | None = typer.Option(None, help="Seed of the strategy. [0]"),
-    population: int | None = typer.Option(None, help="Evolution: population per generation. [100]"),
-    parents: int | None = typer.Option(None, help="Evolution: size of the elitist parent archive. [30]"),
-    mutation: int | None = typer.Option(None, help="Evolution: mutation children per generation. [50]"),
-    crossover: int | None = typer.Option(None, help="Evolution: crossover children per generation. [50]"),
-    generations: int | None = typer.Option(None, help="Evolution: generations. [20]"),
-    mutation_prob: float | None = typer.Option(None, help="Evolution: per-gene mutation probability. [0.1]"),
-    samples: int | None = typer.Option(None, help="Random: number of architectures. [1000]"),
+                                       "(default: the supernet's)"),
+    seed: int | None = typer.Option(None, help="Seed of the strategy. (default: 0)"),
+    population: int | None = typer.Option(None, help="Evolution: population per generation. (default: 100)"),
+    parents: int | None = typer.Option(None, help="Evolution: size of the elitist parent archive. (default: 30)"),
+    mutation: int | None = typer.Option(None, help="Evolution: mutation children per generation. (default: 50)"),
+    crossover: int | None = typer.Option(None, help="Evolution: crossover children per generation. (default: 50)"),
+    generations: int | None = typer.Option(None, help="Evolution: generations. (default: 20)"),
+    mutation_prob: float | None = typer.Option(None, help="Evolution: per-gene mutation probability. (default: 0.1)"),
+    samples: int | None = typer.Option(None, help="Random: number of architectures. (default: 1000)"),
     max_flops: str | None = typer.Option(None, "--max-flops", help="Never score architectures above this many "
                                          "FLOPs, e.g. 600M."),
     max_params: str | None = typer.Option(None, "--max-params", help="Never score architectures above this many "
                                           "parameters, e.g. 5M."),
     bench: str | None = typer.Option(None, help="NB201 table to use instead of the shipped one."),
-    device: str | None = typer.Option(None, help="auto, cpu or cuda. [auto]"),
+    data_root: Path | None = typer.Option(None, "--data-root", help="darts/drnas: folder of the training data "
+                                          "(differentiable.data.root). (default: none: synthetic data)"),
+    device: str | None = typer.Option(None, help="auto, cpu or cuda. (default: auto)"),
     resume: bool = typer.Option(False, "--resume", help="Continue the search in --out from its last generation."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished search in --out."),
     quiet: bool = QuietOption,
@@ -76,10 +81,15 @@ def search_command(
         evolution__crossover=crossover, evolution__generations=generations,
         evolution__mutation_prob=mutation_prob, samples=samples, constraints__max_flops=_million(max_flops),
         constraints__max_params=_million(max_params), bench=bench, runtime__device=device,
-        runtime__quiet=quiet or None,
+        runtime__quiet=quiet or None, differentiable__data__root=str(data_root) if data_root else None,
     ), section="search")
     result = run_search(cfg, out_dir, supernet=supernet, resume=resume, overwrite=overwrite, meta=meta)
     if cfg.runtime.quiet:
+        return
+    from nascli.strategies.differentiable import DIFFERENTIABLE
+
+    if cfg.strategy in DIFFERENTIABLE:
+        _print_differentiable(result, cfg.strategy)
         return
     table = Table(title=f"top {len(result.top)} of {result.evaluated} by {cfg.score} ({cfg.strategy})")
     table.add_column("#", justify="right")
@@ -99,3 +109,18 @@ def search_command(
     out.print(table)
     print_paths("written", {name: result.out / name for name in
                             ("scores.csv", "history.jsonl", "genotype.json", "manifest.json")})
+
+
+def _print_differentiable(result: Any, strategy: str) -> None:
+    """The derived genotype of a darts/drnas search (and its NB201 benchmark accuracies)."""
+    genotype = result.genotype
+    if not genotype:
+        out.print(f"{strategy}: stopped after {result.evaluated} epochs; continue with --resume")
+        return
+    out.print(f"[bold]{strategy} genotype[/] after {result.evaluated} epochs: {genotype['text']}", highlight=False)
+    bench = genotype.get("bench")
+    if bench:
+        out.print(f"  NB201 #{genotype['index']}: C10 test {bench['cifar10']:.2f}  C100 test {bench['cifar100']:.2f}  "
+                  f"IN16 test {bench['imagenet16-120']:.2f}", highlight=False)
+    print_paths("written", {name: result.out / name for name in
+                            ("genotype.json", "history.jsonl", "manifest.json", "last.pt")})

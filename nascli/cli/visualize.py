@@ -33,9 +33,9 @@ def _outputs(stem: Path, formats: str) -> list[Path]:
 def cell_command(
     arch: str = typer.Argument(..., help="genotype.json, text form, NB201 index or DARTS genotype name."),
     out_stem: Path = typer.Option(Path("cell"), "--out", "-o", help="Output path without suffix."),
-    space: str | None = typer.Option(None, help="nb201 or darts. [guessed from the architecture]"),
+    space: str | None = typer.Option(None, help="nb201 or darts. (default: guessed from the architecture)"),
     formats: str = typer.Option("png,svg,dot", help="Comma-separated: png, svg, pdf, dot."),
-    title: str | None = typer.Option(None, help="Figure title. [the architecture]"),
+    title: str | None = typer.Option(None, help="Figure title. (default: the architecture)"),
 ) -> None:
     """Draw the cell(s) of an architecture as in the NAS-Bench-201 / DARTS papers."""
     from nascli.spaces.resolve import resolve_architecture
@@ -72,7 +72,7 @@ def _draw_cell(resolved_space, resolved, paths, arch, title, draw_nb201_cell, dr
 @handle_errors
 def curves_command(
     log: Path = typer.Argument(..., help="log.jsonl of a training run (train-supernet, retrain)."),
-    out_path: Path = typer.Option(None, "--out", "-o", help="Picture to write. [curves.png beside the log]"),
+    out_path: Path = typer.Option(None, "--out", "-o", help="Picture to write. (default: curves.png beside the log)"),
 ) -> None:
     """Loss, accuracy and learning rate per epoch."""
     from nascli.viz import plot_training_curves, read_jsonl
@@ -87,7 +87,7 @@ def curves_command(
 @handle_errors
 def history_command(
     history: Path = typer.Argument(..., help="history.jsonl of a search."),
-    out_path: Path = typer.Option(None, "--out", "-o", help="Picture to write. [history.png beside it]"),
+    out_path: Path = typer.Option(None, "--out", "-o", help="Picture to write. (default: history.png beside it)"),
 ) -> None:
     """Best and mean score per generation of a search."""
     from nascli.viz import plot_search_history, read_jsonl
@@ -102,7 +102,7 @@ def history_command(
 @handle_errors
 def trajectory_command(
     history: Path = typer.Argument(..., help="history.jsonl of a DrNAS search on NB201."),
-    out_path: Path = typer.Option(None, "--out", "-o", help="Picture to write. [trajectory.png beside it]"),
+    out_path: Path = typer.Option(None, "--out", "-o", help="Picture to write. (default: trajectory.png beside it)"),
 ) -> None:
     """DrNAS figure: accuracy range of architectures sampled from the Dirichlet, and the mean genotype's."""
     from nascli.viz import plot_dirichlet_trajectory, read_jsonl

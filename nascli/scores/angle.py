@@ -59,7 +59,8 @@ def _edge_block(cell: nn.Module, edge: int, op: str) -> torch.Tensor | None:
         return cell.edges[edge][op].conv.weight.detach().reshape(-1)
     if op == "avg_pool_3x3":
         channels = cell.edges[edge]["nor_conv_3x3"].conv.weight.shape[0]
-        return torch.full((channels * 9,), 1.0 / 9.0, dtype=torch.float64)
+        device = cell.edges[edge]["nor_conv_3x3"].conv.weight.device
+        return torch.full((channels * 9,), 1.0 / 9.0, dtype=torch.float64, device=device)
     return None
 
 

@@ -153,7 +153,7 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.device = device
         self.precision = precision
-        # channels_last is faster on CPU too (oneDNN): 2.4x for NB201 supernet steps on 2 cores
+        # channels_last is faster on CPU too (oneDNN): 1.8-2.4x for NB201 supernet steps (benchmarks/)
         self.channels_last = channels_last
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
