@@ -101,7 +101,8 @@ def file_sha256(path: str | Path) -> str:
 
 
 def append_jsonl(path: str | Path, record: Mapping[str, Any]) -> None:
-    """Append one JSON object as a line and flush it to disk."""
+    """Append one JSON object as a line and flush it to disk (creating the folder if needed)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(record, default=_json_default) + "\n")
         handle.flush()

@@ -43,8 +43,12 @@ def resolve_architecture(value: str, space_name: str | None = None, **space_opti
                          ) -> tuple[SearchSpace, Architecture]:
     """Resolve a genotype.json path, a canonical text, an NB201 index or a registered DARTS name."""
     path = Path(value)
-    if value.endswith(".json") or path.is_file():
-        if not path.is_file():
+    try:
+        is_file = path.is_file()
+    except OSError:  # a genotype text longer than a file name may be (ENAMETOOLONG) is not a file
+        is_file = False
+    if value.endswith(".json") or is_file:
+        if not is_file:
             raise NasInputError(f"genotype file {path} does not exist")
         data = read_genotype_file(path)
         recorded = data.get("space")

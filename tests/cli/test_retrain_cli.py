@@ -119,7 +119,7 @@ def test_list_genotypes_shows_sizes_beside_the_papers() -> None:
     rows = {line.split("│")[1].strip(): line for line in output.splitlines() if line.count("│") >= 5}
 
     def cells(name: str) -> list[tuple[float, str]]:
-        found = re.findall(r"([\d.]+) \[([^\]]+)\]", rows[name])
+        found = re.findall(r"([\d.]+) \(paper ([^)]+)\)", rows[name])
         return [(float(value), paper) for value, paper in found]
 
     # DARTS paper: DARTS_V2 3.3M on CIFAR-10, 4.7M on ImageNet
