@@ -239,7 +239,7 @@ def darts_genotype_dot(
 
 
 # ---------------------------------------------------------------------------------------------------
-# Geometry (all lengths in inches: a panel's axes are sized so that one data unit is one inch)
+# Panels (all lengths in inches: a panel's axes are sized so that one data unit is one inch)
 
 
 @dataclass(frozen=True)
