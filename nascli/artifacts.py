@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import io
@@ -11,13 +12,13 @@ import platform
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from nascli.errors import NasInputError
+from nascli.errors import NasInputError, StageInterrupted
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -266,6 +267,18 @@ class RunFolder:
     def finish(self, status: str = "done", **fields: Any) -> None:
         """Mark the run finished (`done` or `failed`)."""
         self.update(status=status, finished=now(), **fields)
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        """Mark the manifest `interrupted` (SIGINT/SIGTERM) or `failed` (anything else) if the body raises."""
+        try:
+            yield
+        except (StageInterrupted, KeyboardInterrupt):
+            self.update(status="interrupted")
+            raise
+        except BaseException:
+            self.update(status="failed")
+            raise
 
     def _write(self) -> None:
         if self.writer:

@@ -12,3 +12,7 @@ class NasInputError(Exception):
 
 class NasRuntimeError(Exception):
     """A failure inside a stage that is not the user's input (exit code 1)."""
+
+
+class StageInterrupted(Exception):
+    """A stage stopped on SIGINT/SIGTERM after saving a checkpoint; `--resume` continues it (exit code 130)."""

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 
-from nascli.errors import NasInputError, NasRuntimeError
+from nascli.errors import NasInputError, NasRuntimeError, StageInterrupted
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,13 +39,11 @@ def handle_errors(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from nascli.train.engine import TrainingInterrupted
-
         try:
             return fn(*args, **kwargs)
         except NasInputError as exc:
             fail(str(exc), EXIT_BAD_INPUT)
-        except TrainingInterrupted as exc:
+        except StageInterrupted as exc:
             err.print(f"[yellow]interrupted:[/] {exc}; continue with --resume", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except KeyboardInterrupt:

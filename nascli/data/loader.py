@@ -185,7 +185,56 @@ class _BatchFinisher:
         return batch
 
 
-class BatchLoader:
+class _ShardedEpochs:
+    """Epoch order and rank sharding shared by both loaders: the order depends only on (seed, epoch), every rank
+    takes an equal strided shard, and `iterate(epoch, start_step)` resumes inside an epoch."""
+
+    seed: int
+    train: bool
+    rank: int
+    world_size: int
+    drop_last: bool
+    batch_size: int
+    epoch: int
+
+    def _sample_count(self) -> int:
+        raise NotImplementedError
+
+    def _require_batches(self, what: str) -> None:
+        if len(self) == 0:
+            raise NasInputError(
+                f"{self._sample_count()} {what} give no batch of {self.batch_size} on {self.world_size} rank(s); "
+                "lower the batch size or use more data"
+            )
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch that `iter(loader)` runs."""
+        self.epoch = int(epoch)
+
+    def _order(self, epoch: int) -> torch.Tensor:
+        return shard_order(
+            self._sample_count(),
+            shuffle=self.train,
+            seed=self.seed,
+            epoch=epoch,
+            rank=self.rank,
+            world_size=self.world_size,
+            drop_last=self.drop_last,
+        )
+
+    def __len__(self) -> int:
+        samples = shard_size(self._sample_count(), self.world_size, self.drop_last)
+        return _batch_count(samples, self.batch_size, self.drop_last)
+
+    def __iter__(self) -> Iterator[Batch]:
+        return self.iterate(self.epoch)
+
+    def iterate(self, epoch: int, start_step: int = 0) -> Iterator[Batch]:
+        """The batches of `epoch` from `start_step` on."""
+        raise NotImplementedError
+
+
+class BatchLoader(_ShardedEpochs):
     """Deterministic epoch iterator over an in-memory ImageSet, augmenting whole batches on the device."""
 
     def __init__(
@@ -219,38 +268,15 @@ class BatchLoader:
         self._labels = imageset.labels.to(self.device)
         self._indices = imageset.indices.to(self.device)
         self._finish = _BatchFinisher(self.augment, imageset.mean, imageset.std, self.device, train, channels_last)
-        if len(self) == 0:
-            raise NasInputError(
-                f"{len(imageset)} images give no batch of {batch_size} on {world_size} rank(s); "
-                "lower the batch size or use more data"
-            )
+        self._require_batches("images")
 
     @property
     def num_classes(self) -> int:
         """Number of classes of the underlying set."""
         return self.imageset.num_classes
 
-    def set_epoch(self, epoch: int) -> None:
-        """Select the epoch that `iter(loader)` runs."""
-        self.epoch = int(epoch)
-
-    def _order(self, epoch: int) -> torch.Tensor:
-        return shard_order(
-            len(self.imageset),
-            shuffle=self.train,
-            seed=self.seed,
-            epoch=epoch,
-            rank=self.rank,
-            world_size=self.world_size,
-            drop_last=self.drop_last,
-        )
-
-    def __len__(self) -> int:
-        samples = shard_size(len(self.imageset), self.world_size, self.drop_last)
-        return _batch_count(samples, self.batch_size, self.drop_last)
-
-    def __iter__(self) -> Iterator[Batch]:
-        return self.iterate(self.epoch)
+    def _sample_count(self) -> int:
+        return len(self.imageset)
 
     def iterate(self, epoch: int, start_step: int = 0) -> Iterator[Batch]:
         """The batches of `epoch` from `start_step` on; earlier batches are skipped without computing them."""
@@ -336,7 +362,7 @@ class _FolderFiles(Dataset):
         return TF.pil_to_tensor(image), self.labels[position], self.indices[position]
 
 
-class FolderStreamLoader:
+class FolderStreamLoader(_ShardedEpochs):
     """Same interface as BatchLoader for folders too large for memory: a DataLoader over the files.
 
     Training: RandomResizedCrop(image_size, scale 0.08–1) + flip (torchvision's rule, drawn per image from
@@ -377,38 +403,15 @@ class FolderStreamLoader:
         self._files = _FolderFiles(listing, train, self.seed, image_size, self.augment.flip)
         defaults = DATASET_DEFAULTS["imagefolder"]
         self._finish = _BatchFinisher(self.augment, defaults.mean, defaults.std, self.device, train, channels_last)
-        if len(self) == 0:
-            raise NasInputError(
-                f"{len(listing)} images give no batch of {batch_size} on {world_size} rank(s); "
-                "lower the batch size or use more data"
-            )
+        self._require_batches("images")
 
     @property
     def num_classes(self) -> int:
         """Number of class folders."""
         return self.listing.num_classes
 
-    def set_epoch(self, epoch: int) -> None:
-        """Select the epoch that `iter(loader)` runs."""
-        self.epoch = int(epoch)
-
-    def _order(self, epoch: int) -> torch.Tensor:
-        return shard_order(
-            len(self.listing),
-            shuffle=self.train,
-            seed=self.seed,
-            epoch=epoch,
-            rank=self.rank,
-            world_size=self.world_size,
-            drop_last=self.drop_last,
-        )
-
-    def __len__(self) -> int:
-        samples = shard_size(len(self.listing), self.world_size, self.drop_last)
-        return _batch_count(samples, self.batch_size, self.drop_last)
-
-    def __iter__(self) -> Iterator[Batch]:
-        return self.iterate(self.epoch)
+    def _sample_count(self) -> int:
+        return len(self.listing)
 
     def iterate(self, epoch: int, start_step: int = 0) -> Iterator[Batch]:
         """The batches of `epoch` from `start_step` on; skipped batches are never read from disk."""

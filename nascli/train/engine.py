@@ -18,7 +18,7 @@ from torch import nn
 
 from nascli.artifacts import append_jsonl, atomic_torch_save, load_checkpoint, read_jsonl, write_jsonl
 from nascli.config import OptimConfig
-from nascli.errors import NasInputError
+from nascli.errors import NasInputError, StageInterrupted
 from nascli.spaces.base import PathSampler
 from nascli.train.devices import Precision, autocast
 from nascli.train.distributed import DistInfo, all_reduce_sum, average_buffers, average_gradients
@@ -28,7 +28,7 @@ from nascli.train.schedule import learning_rate
 CHECKPOINT_FORMAT = "nascli-train"
 
 
-class TrainingInterrupted(Exception):
+class TrainingInterrupted(StageInterrupted):
     """Raised after a checkpoint was saved because of SIGINT/SIGTERM; `--resume` continues."""
 
 

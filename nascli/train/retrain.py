@@ -27,7 +27,7 @@ from nascli.spaces.flops import count_flops, count_params
 from nascli.spaces.resolve import resolve_architecture
 from nascli.train.devices import Precision, resolve_device, resolve_precision
 from nascli.train.distributed import DistInfo, broadcast_parameters, init_distributed
-from nascli.train.engine import Trainer, TrainHook, TrainingInterrupted, TrainResult, evaluate_accuracy
+from nascli.train.engine import Trainer, TrainHook, TrainResult, evaluate_accuracy
 from nascli.train.supernet import network_config
 
 BEST_FORMAT = "nascli-retrain-best"
@@ -272,14 +272,8 @@ def retrain(cfg: RetrainConfig, out: str | Path, *, resume: bool = False, overwr
               extra={"arch": text, "arch_json": space.to_json(arch), "genotype": cfg.genotype,
                      "params_m": params_m, "flops_m": flops_m, "network": dataclasses.asdict(net_cfg),
                      "world_size": dist.world_size, "train_batches_per_epoch": len(train_batches)})
-    try:
+    with run.running():
         result = trainer.fit(resume=resumed)
-    except (TrainingInterrupted, KeyboardInterrupt):
-        run.update(status="interrupted")
-        raise
-    except BaseException:
-        run.update(status="failed")
-        raise
     tested = [record for record in result.records if "val_accuracy" in record]
     final_accuracy = float(tested[-1]["val_accuracy"]) if tested else None
     run.finish("done", epochs_done=result.epochs_done, best_val_accuracy=best.best_accuracy,

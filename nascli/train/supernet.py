@@ -17,7 +17,7 @@ from nascli.spaces.base import NetworkConfig, PathSampler, SearchSpace, get_spac
 from nascli.spaces.sampling import UniformArchSampler
 from nascli.train.devices import resolve_device, resolve_precision
 from nascli.train.distributed import DistInfo, broadcast_parameters, init_distributed
-from nascli.train.engine import Trainer, TrainingInterrupted, TrainResult
+from nascli.train.engine import Trainer, TrainResult
 
 INIT_FORMAT = "nascli-supernet-init"
 
@@ -103,14 +103,8 @@ def train_supernet(cfg: TrainSupernetConfig, out: str | Path, *, resume: bool = 
               extra={"labels": cfg.data.labels, "labels_sha256": data.labels_sha256,
                      "network": dataclasses.asdict(net_cfg), "world_size": dist.world_size,
                      "train_images": len(data.images)})
-    try:
+    with run.running():
         result = trainer.fit(resume=resumed)
-    except (TrainingInterrupted, KeyboardInterrupt):
-        run.update(status="interrupted")
-        raise
-    except BaseException:
-        run.update(status="failed")
-        raise
     run.finish("done", epochs_done=result.epochs_done)
     return SupernetRun(out=run.path, init_path=init_path, last_path=trainer.checkpoint_path,
                        log_path=trainer.log_path, result=result, labels_sha256=data.labels_sha256,
