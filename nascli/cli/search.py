@@ -66,7 +66,7 @@ def search_command(
                                           "parameters, e.g. 5M."),
     bench: str | None = typer.Option(None, help="NB201 table to use instead of the shipped one."),
     data_root: Path | None = typer.Option(None, "--data-root", help="darts/drnas: folder of the training data "
-                                          "(differentiable.data.root). (default: none: synthetic data)"),
+                                          "(differentiable.data.root). (default: recipe)"),
     device: str | None = typer.Option(None, help="auto, cpu or cuda. (default: auto)"),
     resume: bool = typer.Option(False, "--resume", help="Continue the search in --out from its last generation."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished search in --out."),

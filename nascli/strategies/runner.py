@@ -62,6 +62,14 @@ def _write_scores(path: Path, header: list[str], rows: list[list[Any]]) -> None:
 def run_search(cfg: SearchConfig, out: str | Path, *, supernet: str | Path | None = None, resume: bool = False,
                overwrite: bool = False, meta: dict[str, Any] | None = None) -> SearchRun:
     """Run `cfg.strategy` maximising `cfg.score` and write the search artifacts into `out`."""
+    from nascli.strategies.differentiable import DIFFERENTIABLE
+
+    if cfg.strategy in DIFFERENTIABLE:  # darts / drnas train a mixed supernet instead of scoring architectures
+        from nascli.strategies.differentiable_search import run_differentiable_search
+
+        if supernet is not None:
+            raise NasInputError(f"{cfg.strategy} trains its own mixed supernet: drop --supernet")
+        return run_differentiable_search(cfg, out, resume=resume, overwrite=overwrite, meta=meta)
     space = get_space(cfg.space, **cfg.space_options)
     dataset = cfg.dataset
     parents: list[Path] = []
