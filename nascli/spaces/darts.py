@@ -590,7 +590,7 @@ def drop_path(x: torch.Tensor, drop_prob: float) -> torch.Tensor:
         return x
     keep = 1.0 - drop_prob
     mask = torch.empty(x.shape[0], 1, 1, 1, device=x.device, dtype=x.dtype).bernoulli_(keep)
-    return x / keep * mask
+    return x * mask.div_(keep)  # scale the [N,1,1,1] mask, not the activation: one full-size temporary
 
 
 def _preprocess(
@@ -737,13 +737,15 @@ class _DartsNetwork(nn.Module):
     def _stem(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         raise NotImplementedError
 
-    def _run(self, x: torch.Tensor, want_aux: bool) -> tuple[torch.Tensor, torch.Tensor | None, list[torch.Tensor]]:
+    def _run(self, x: torch.Tensor, want_aux: bool, keep: frozenset[int] = frozenset()
+             ) -> tuple[torch.Tensor, torch.Tensor | None, dict[int, torch.Tensor]]:
         s0, s1 = self._stem(x)
         aux_logits = None
-        outputs = []
+        outputs = {}  # only the cells asked for: keeping every cell output would raise the peak memory
         for i, cell in enumerate(self.cells):
             s0, s1 = s1, cell(s0, s1, self.drop_path_prob)
-            outputs.append(s1)
+            if i in keep:
+                outputs[i] = s1
             if want_aux and i == 2 * self.layers // 3 and self.auxiliary_head is not None and self.training:
                 aux_logits = self.auxiliary_head(s1)
         logits = self.classifier(self.global_pooling(s1).flatten(1))
@@ -760,8 +762,9 @@ class _DartsNetwork(nn.Module):
 
     def stage_outputs(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Outputs of cells L//3−1, 2L//3−1 and L−1 (the three feature maps RMI-NAS compares)."""
-        outputs = self._run(x, want_aux=False)[2]
-        return [outputs[self.layers // 3 - 1], outputs[2 * self.layers // 3 - 1], outputs[self.layers - 1]]
+        wanted = (self.layers // 3 - 1, 2 * self.layers // 3 - 1, self.layers - 1)
+        outputs = self._run(x, want_aux=False, keep=frozenset(wanted))[2]
+        return [outputs[i] for i in wanted]
 
 
 class NetworkCIFAR(_DartsNetwork):
