@@ -197,6 +197,20 @@ class _ShardedEpochs:
     batch_size: int
     epoch: int
 
+    def _setup(self, batch_size: int, train: bool, seed: int, augment: AugmentConfig | None,
+               device: torch.device | str, drop_last: bool | None, rank: int, world_size: int) -> None:
+        if batch_size < 1:
+            raise NasInputError(f"batch size must be at least 1, got {batch_size}")
+        self.batch_size = batch_size
+        self.train = train
+        self.seed = int(seed)
+        self.augment = augment or AugmentConfig()
+        self.device = torch.device(device)
+        self.drop_last = train if drop_last is None else drop_last
+        self.rank = rank
+        self.world_size = world_size
+        self.epoch = 0
+
     def _sample_count(self) -> int:
         raise NotImplementedError
 
@@ -251,18 +265,8 @@ class BatchLoader(_ShardedEpochs):
         world_size: int = 1,
         channels_last: bool = False,
     ) -> None:
-        if batch_size < 1:
-            raise NasInputError(f"batch size must be at least 1, got {batch_size}")
+        self._setup(batch_size, train, seed, augment, device, drop_last, rank, world_size)
         self.imageset = imageset
-        self.batch_size = batch_size
-        self.train = train
-        self.seed = int(seed)
-        self.augment = augment or AugmentConfig()
-        self.device = torch.device(device)
-        self.drop_last = train if drop_last is None else drop_last
-        self.rank = rank
-        self.world_size = world_size
-        self.epoch = 0
         self.pad = imageset.pad if self.augment.crop_pad is None else self.augment.crop_pad
         self._images = imageset.images.to(self.device)
         self._labels = imageset.labels.to(self.device)
@@ -386,19 +390,9 @@ class FolderStreamLoader(_ShardedEpochs):
         image_size: int = 224,
         workers: int = 4,
     ) -> None:
-        if batch_size < 1:
-            raise NasInputError(f"batch size must be at least 1, got {batch_size}")
+        self._setup(batch_size, train, seed, augment, device, drop_last, rank, world_size)
         self.listing = listing
-        self.batch_size = batch_size
-        self.train = train
-        self.seed = int(seed)
-        self.augment = augment or AugmentConfig()
-        self.device = torch.device(device)
-        self.drop_last = train if drop_last is None else drop_last
-        self.rank = rank
-        self.world_size = world_size
         self.workers = workers
-        self.epoch = 0
         self.image_size = image_size
         self._files = _FolderFiles(listing, train, self.seed, image_size, self.augment.flip)
         defaults = DATASET_DEFAULTS["imagefolder"]
