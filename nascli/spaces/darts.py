@@ -789,12 +789,7 @@ class NetworkCIFAR(_DartsNetwork):
         c_prev, c_aux = self._build_cells(genotype, c_stem, c_stem, channels, False, affine, pool_bn)
         self.auxiliary_head = None
         if auxiliary:
-            aux_size = _downsampled(input_size, 2)
-            if aux_size < 5:
-                raise NasInputError(
-                    f"the auxiliary head needs a map of at least 5×5 after cell {2 * layers // 3}, but input "
-                    f"{input_size} gives {aux_size}×{aux_size}: disable auxiliary or use input_size ≥ 20"
-                )
+            _check_auxiliary_fits(input_size, halvings=2, pool_stride=3, after_cell=2 * layers // 3)
             self.auxiliary_head = AuxiliaryHeadCIFAR(c_aux, num_classes)
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_prev, num_classes)
@@ -825,12 +820,7 @@ class NetworkImageNet(_DartsNetwork):
         c_prev, c_aux = self._build_cells(genotype, channels, channels, channels, True, affine, pool_bn)
         self.auxiliary_head = None
         if auxiliary:
-            aux_size = _downsampled(input_size, 5)
-            if aux_size < 5:
-                raise NasInputError(
-                    f"the auxiliary head needs a map of at least 5×5 after cell {2 * layers // 3}, but input "
-                    f"{input_size} gives {aux_size}×{aux_size}: disable auxiliary or use input_size ≥ 160"
-                )
+            _check_auxiliary_fits(input_size, halvings=5, pool_stride=2, after_cell=2 * layers // 3)
             self.auxiliary_head = AuxiliaryHeadImageNet(c_aux, num_classes)
         # the reference's AvgPool2d(7) on the final 7×7 map at 224 px; adaptive so reduced sizes also work
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
@@ -839,6 +829,23 @@ class NetworkImageNet(_DartsNetwork):
     def _stem(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         s0 = self.stem0(x)
         return s0, self.stem1(s0)
+
+
+def _check_auxiliary_fits(input_size: int, halvings: int, pool_stride: int, after_cell: int) -> None:
+    """The auxiliary head pools 5×5 with `pool_stride`, then a 2×2 conv, then a Linear on 768 features: the
+    pooled map must be exactly 2×2, which holds only for a narrow band of input sizes."""
+
+    def fits(size: int) -> bool:
+        side = _downsampled(size, halvings)
+        return side >= 5 and (side - 5) // pool_stride + 1 == 2
+
+    if not fits(input_size):
+        working = [size for size in range(1, 1025) if fits(size)]
+        raise NasInputError(
+            f"the auxiliary head after cell {after_cell} does not fit input size {input_size} (its map is "
+            f"{_downsampled(input_size, halvings)}×{_downsampled(input_size, halvings)}): disable the auxiliary head "
+            f"or use an input size in {working[0]}..{working[-1]}"
+        )
 
 
 def _downsampled(size: int, halvings: int) -> int:

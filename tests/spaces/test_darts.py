@@ -517,3 +517,18 @@ def test_space_variants_configs_and_coerce() -> None:
     assert isinstance(big, NetworkImageNet)
     with pytest.raises(NasInputError, match="auxilary"):
         space.network(darts_v2(), NetworkConfig(options={"auxilary": True}))
+
+
+def test_auxiliary_head_refuses_input_sizes_it_cannot_read() -> None:
+    """The head's 5×5 pool, 2×2 conv and Linear(768) need exactly a 2×2 pooled map (CIFAR 29..40 px)."""
+    from nascli.errors import NasInputError
+    from nascli.spaces.darts import NetworkCIFAR
+    from nascli.spaces.genotypes import get_genotype
+
+    genotype = get_genotype("DARTS_V2")
+    for size in (29, 40):
+        model = NetworkCIFAR(genotype, channels=4, layers=5, auxiliary=True, input_size=size).train()
+        assert model.forward_with_aux(torch.randn(2, 3, size, size))[1].shape == (2, 10)
+    for size in (24, 41):
+        with pytest.raises(NasInputError, match=r"input size in 29\.\.40"):
+            NetworkCIFAR(genotype, channels=4, layers=5, auxiliary=True, input_size=size)
