@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from nascli.viz.output import check_suffixes, save_outputs
 
@@ -75,8 +76,10 @@ def _series(records: Sequence[Mapping[str, Any]], key: str, x_key: str | None) -
     return np.array(xs), np.array(ys)
 
 
-def _style(axes: Axes) -> None:
+def _style(axes: Axes, integer_x: bool = True) -> None:
     """Light grid, no top/right frame."""
+    if integer_x:  # epochs and generations are whole numbers
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.grid(True, color="#dddddd", linewidth=0.6)
     axes.set_axisbelow(True)
     axes.spines["top"].set_visible(False)
@@ -220,7 +223,7 @@ def plot_score_scatter(
     count = int(finite.sum())
     figure = Figure(figsize=(5.6, 4.6), layout="constrained")
     axes = figure.add_subplot()
-    _style(axes)
+    _style(axes, integer_x=False)
     size = 3.0 if count > 5000 else 8.0 if count > 500 else 18.0
     axes.scatter(
         score[finite],
