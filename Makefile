@@ -26,7 +26,7 @@ test: install
 	$(PY) -m pytest -q
 
 lint: install
-	$(VENV)/bin/ruff check nascli tests benchmarks
+	$(VENV)/bin/ruff check nascli tests benchmarks scripts
 
 bench: install
 	@$(PY) -m pip install -q --disable-pip-version-check --no-deps "xautodl==1.0.0" \
