@@ -69,9 +69,14 @@ def derive_seed(*parts: object) -> int:
 
 
 def shard_order(
-    count: int, *, shuffle: bool, seed: int, epoch: int, rank: int, world_size: int, drop_last: bool
+    count: int, *, shuffle: bool, seed: int, epoch: int, rank: int, world_size: int, drop_last: bool,
+    pad: bool = True,
 ) -> torch.Tensor:
-    """The positions (int64, CPU) this rank visits in `epoch` (see the module docstring for the rule)."""
+    """The positions (int64, CPU) this rank visits in `epoch` (see the module docstring for the rule).
+
+    `pad=False` (evaluation) gives exact shards of unequal length instead of repeating the start of the order,
+    so no image is counted twice when the per-rank sums are added up.
+    """
     if not 0 <= rank < world_size:
         raise ValueError(f"rank {rank} outside world size {world_size}")
     if shuffle:
@@ -82,6 +87,8 @@ def shard_order(
     if world_size > 1:
         if drop_last:
             order = order[: (count // world_size) * world_size]
+        elif not pad:
+            pass
         else:
             padded = math.ceil(count / world_size) * world_size
             if padded > count and count > 0:
@@ -198,7 +205,9 @@ class _ShardedEpochs:
     epoch: int
 
     def _setup(self, batch_size: int, train: bool, seed: int, augment: AugmentConfig | None,
-               device: torch.device | str, drop_last: bool | None, rank: int, world_size: int) -> None:
+               device: torch.device | str, drop_last: bool | None, rank: int, world_size: int,
+               exact_shards: bool = False) -> None:
+        self.exact_shards = exact_shards
         if batch_size < 1:
             raise NasInputError(f"batch size must be at least 1, got {batch_size}")
         self.batch_size = batch_size
@@ -225,6 +234,12 @@ class _ShardedEpochs:
         """Select the epoch that `iter(loader)` runs."""
         self.epoch = int(epoch)
 
+    @property
+    def _exact_shards(self) -> bool:
+        # opt-in for evaluation that runs no per-batch collective and draws no random numbers: ranks then need
+        # no equal batch counts, and an exact split counts no image twice (padding repeats the order's start)
+        return self.exact_shards and not self.train and not self.drop_last
+
     def _order(self, epoch: int) -> torch.Tensor:
         return shard_order(
             self._sample_count(),
@@ -234,10 +249,14 @@ class _ShardedEpochs:
             rank=self.rank,
             world_size=self.world_size,
             drop_last=self.drop_last,
+            pad=not self._exact_shards,
         )
 
     def __len__(self) -> int:
-        samples = shard_size(self._sample_count(), self.world_size, self.drop_last)
+        if self._exact_shards:
+            samples = len(range(self.rank, self._sample_count(), self.world_size))
+        else:
+            samples = shard_size(self._sample_count(), self.world_size, self.drop_last)
         return _batch_count(samples, self.batch_size, self.drop_last)
 
     def __iter__(self) -> Iterator[Batch]:
@@ -264,8 +283,9 @@ class BatchLoader(_ShardedEpochs):
         rank: int = 0,
         world_size: int = 1,
         channels_last: bool = False,
+        exact_shards: bool = False,
     ) -> None:
-        self._setup(batch_size, train, seed, augment, device, drop_last, rank, world_size)
+        self._setup(batch_size, train, seed, augment, device, drop_last, rank, world_size, exact_shards)
         self.imageset = imageset
         self.pad = imageset.pad if self.augment.crop_pad is None else self.augment.crop_pad
         self._images = imageset.images.to(self.device)
@@ -389,8 +409,9 @@ class FolderStreamLoader(_ShardedEpochs):
         channels_last: bool = False,
         image_size: int = 224,
         workers: int = 4,
+        exact_shards: bool = False,
     ) -> None:
-        self._setup(batch_size, train, seed, augment, device, drop_last, rank, world_size)
+        self._setup(batch_size, train, seed, augment, device, drop_last, rank, world_size, exact_shards)
         self.listing = listing
         self.workers = workers
         self.image_size = image_size
@@ -463,6 +484,7 @@ def make_loader(
     world_size: int = 1,
     drop_last: bool | None = None,
     channels_last: bool = False,
+    exact_shards: bool = False,
     stream: bool | None = None,
     stream_threshold_bytes: int = STREAM_THRESHOLD_BYTES,
     workers: int = 4,
@@ -496,6 +518,7 @@ def make_loader(
                 channels_last=channels_last,
                 image_size=image_size or 224,
                 workers=workers,
+                exact_shards=exact_shards,
             )
         imageset = imageset_from_listing(listing, image_size)
     else:
@@ -517,4 +540,5 @@ def make_loader(
         rank=rank,
         world_size=world_size,
         channels_last=channels_last,
+        exact_shards=exact_shards,
     )

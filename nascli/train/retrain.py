@@ -184,7 +184,7 @@ def build_loaders(cfg: RetrainConfig, device: torch.device, dist: DistInfo
                         synthetic_size=data.synthetic_train, split=_split(data.train_split), **common)
     test = make_loader(data.dataset, data.root, train=False, batch_size=data.eval_batch_size, seed=cfg.seed,
                        synthetic_size=data.synthetic_test, split=_split(data.eval_split),
-                       channels_last=cfg.runtime.channels_last, **common)
+                       channels_last=cfg.runtime.channels_last, exact_shards=True, **common)
     if train.num_classes != test.num_classes:
         raise NasInputError(f"the training set has {train.num_classes} classes but the test set "
                             f"{test.num_classes}: point --data-root at one dataset")

@@ -243,3 +243,18 @@ def test_cuda_batches_equal_cpu_batches() -> None:
     for (a, la, ia), (b, lb, ib) in zip(cpu, gpu, strict=True):
         assert torch.equal(la, lb) and torch.equal(ia, ib)
         assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_exact_evaluation_shards_cover_every_image_exactly_once() -> None:
+    """Padded shards would count some test images twice when ranks add up their sums (retrain opts out)."""
+    from nascli.data.synthetic import make_synthetic
+
+    images = make_synthetic(103, seed=0)
+    seen = []
+    for rank in range(4):
+        loader = BatchLoader(images, 10, train=False, seed=0, rank=rank, world_size=4, drop_last=False,
+                             exact_shards=True)
+        batches = list(loader.iterate(0))
+        assert len(loader) == len(batches)
+        seen += [int(i) for _, _, indices in batches for i in indices]
+    assert sorted(seen) == sorted(int(i) for i in images.indices)
