@@ -338,6 +338,9 @@ class ConstraintConfig:
     """In millions, in the space's paper convention."""
     max_params: float | None = None
     """In millions."""
+    lookup: str | None = None
+    """DARTS: a FLOPs/params lookup written by `nas flops-table --lookup` to count with (None: built in memory for
+    the paper-size network of the dataset)."""
 
 
 @dataclasses.dataclass
