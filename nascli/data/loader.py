@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,7 +193,7 @@ class _BatchFinisher:
         return batch
 
 
-class _ShardedEpochs:
+class _ShardedEpochs(ABC):
     """Epoch order and rank sharding shared by both loaders: the order depends only on (seed, epoch), every rank
     takes an equal strided shard, and `iterate(epoch, start_step)` resumes inside an epoch."""
 
@@ -220,8 +221,9 @@ class _ShardedEpochs:
         self.world_size = world_size
         self.epoch = 0
 
+    @abstractmethod
     def _sample_count(self) -> int:
-        raise NotImplementedError
+        """Number of images the loader draws from."""
 
     def _require_batches(self, what: str) -> None:
         if len(self) == 0:
@@ -262,9 +264,9 @@ class _ShardedEpochs:
     def __iter__(self) -> Iterator[Batch]:
         return self.iterate(self.epoch)
 
+    @abstractmethod
     def iterate(self, epoch: int, start_step: int = 0) -> Iterator[Batch]:
         """The batches of `epoch` from `start_step` on."""
-        raise NotImplementedError
 
 
 class BatchLoader(_ShardedEpochs):

@@ -101,8 +101,9 @@ class SearchSpace(ABC):
         return False
 
     def size(self) -> int:
-        """Number of architectures in the space."""
-        raise NotImplementedError
+        """Number of architectures in the space (finite, enumerable spaces only)."""
+        raise NasInputError(f"the {self.name} space is not enumerable, so nascli does not count it: use a "
+                            "sampling strategy")
 
     def enumerate(self) -> Iterator[Architecture]:
         """Every architecture exactly once (finite spaces only), in the space's official order."""

@@ -735,7 +735,8 @@ class _DartsNetwork(nn.Module):
         return c_prev, c_aux
 
     def _stem(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        raise NotImplementedError
+        """(s0, s1), the two inputs of the first cell; each network defines its own stem."""
+        raise TypeError(f"{type(self).__name__} defines no stem: subclass NetworkCIFAR or NetworkImageNet")
 
     def _run(self, x: torch.Tensor, want_aux: bool, keep: frozenset[int] = frozenset()
              ) -> tuple[torch.Tensor, torch.Tensor | None, dict[int, torch.Tensor]]:
