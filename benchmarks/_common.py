@@ -75,6 +75,16 @@ def synchronize(device: Any) -> None:
         torch.cuda.synchronize(device)
 
 
+def run_steps(step: Callable[[], Any], steps: int, device: Any) -> float:
+    """Seconds taken by `steps` calls of `step`, queued GPU work included."""
+    synchronize(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    synchronize(device)
+    return time.perf_counter() - start
+
+
 def timed(function: Callable[[], Any]) -> tuple[float, Any]:
     """(seconds, result) of one call."""
     start = time.perf_counter()

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -35,6 +34,7 @@ from _common import (
     median,
     print_table,
     ratio_text,
+    run_steps,
     setup_torch,
     synchronize,
 )
@@ -238,16 +238,6 @@ def textbook_variant(sizes: tuple[int, int, int], images: torch.Tensor, labels: 
     return Variant(f"textbook, NCHW, {precision.name}", step, sum(p.numel() for p in model.parameters()))
 
 
-def run_steps(variant: Variant, steps: int, device: torch.device) -> float:
-    """Seconds taken by `steps` steps, queued GPU work included."""
-    synchronize(device)
-    start = time.perf_counter()
-    for _ in range(steps):
-        variant.step()
-    synchronize(device)
-    return time.perf_counter() - start
-
-
 @contextlib.contextmanager
 def silenced_stderr() -> Iterator[None]:
     """Hide the profiler's start/stop lines, which its C++ side writes straight to file descriptor 2."""
@@ -324,12 +314,12 @@ def main(argv: list[str] | None = None) -> int:
                       + ", ".join(f"{v.name} {v.parameters:,}" for v in variants))
 
     for variant in variants:
-        run_steps(variant, warmup, device)
+        run_steps(variant.step, warmup, device)
         variant.peak_bytes = peak_step_bytes(variant, device)
     for repeat in range(repeats):
         order = variants if repeat % 2 == 0 else variants[::-1]
         for variant in order:
-            variant.images_per_s.append(steps * batch / run_steps(variant, steps, device))
+            variant.images_per_s.append(steps * batch / run_steps(variant.step, steps, device))
 
     rows = []
     for variant in variants:

@@ -37,8 +37,8 @@ from _common import (
     make_parser,
     median,
     print_table,
+    run_steps,
     setup_torch,
-    synchronize,
 )
 from torch import nn
 
@@ -143,16 +143,6 @@ def xautodl_available() -> str | None:
     return None
 
 
-def run_steps(variant: Variant, steps: int, device: torch.device) -> float:
-    """Seconds taken by `steps` steps, queued GPU work included."""
-    synchronize(device)
-    start = time.perf_counter()
-    for _ in range(steps):
-        variant.step()
-    synchronize(device)
-    return time.perf_counter() - start
-
-
 def paired_ratio(first: Variant, second: Variant) -> str:
     """Throughput of `first` over `second`: the median over rounds of their step-time ratio within the round."""
     rounds = min(len(first.step_seconds), len(second.step_seconds))
@@ -211,12 +201,12 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     for variant in variants:
-        run_steps(variant, warmup, device)
+        run_steps(variant.step, warmup, device)
     done = 0
     while done < rounds and (done == 0 or time.perf_counter() - started < args.max_seconds):
         shift = done % len(variants)
         for variant in variants[shift:] + variants[:shift]:
-            variant.step_seconds.append(run_steps(variant, steps_per_round, device) / steps_per_round)
+            variant.step_seconds.append(run_steps(variant.step, steps_per_round, device) / steps_per_round)
         done += 1
     elapsed = time.perf_counter() - started
     console.print(f"{done} round(s) in {elapsed:.0f} s; load average {os.getloadavg()[0]:.1f} at the end")

@@ -989,7 +989,8 @@ class DartsSupernet(nn.Module):
         return [self.stem0, self.stem1] if self.imagenet else [self.stem]
 
     def _forward_mixed(self, x: torch.Tensor, weights: Mapping[str, torch.Tensor],
-                       edge_weights: Mapping[str, torch.Tensor] | None) -> torch.Tensor:
+                       edge_weights: Mapping[str, torch.Tensor] | None,
+                       active: Mapping[str, Sequence[Sequence[bool]]] | None = None) -> torch.Tensor:
         if set(weights) != set(CELL_KINDS):
             raise NasInputError(f"DARTS op weights are {{'normal': w, 'reduce': w}}, got keys {sorted(weights)}")
         for kind in CELL_KINDS:
@@ -997,7 +998,8 @@ class DartsSupernet(nn.Module):
                 raise NasInputError(
                     f"the {kind} op weights have shape {list(weights[kind].shape)}, expected [14, {len(self.ops)}]"
                 )
-        active = {kind: active_ops(weights[kind]) for kind in CELL_KINDS}
+        if active is None:  # one device sync; search loops pass the pruning masks instead
+            active = {kind: active_ops(weights[kind]) for kind in CELL_KINDS}
         if self.imagenet:
             s0 = self.stem0(x)
             s1 = self.stem1(s0)
@@ -1009,14 +1011,15 @@ class DartsSupernet(nn.Module):
             s0, s1 = s1, cell.forward_mixed(s0, s1, weights[kind], active[kind], betas)
         return self.classifier(self.global_pooling(s1).flatten(1))
 
-    def forward(self, x: torch.Tensor, path: Any, edge_weights: Mapping[str, torch.Tensor] | None = None
-                ) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, path: Any, edge_weights: Mapping[str, torch.Tensor] | None = None,
+                active: Mapping[str, Sequence[Sequence[bool]]] | None = None) -> torch.Tensor:
         """Logits of the sub-network `path` (DartsGenotype, (normal, reduce) codes, or 28 ints), or of the mixed
         supernet when `path` is `{"normal": w, "reduce": w}`: op weights [14, ops] in `self.ops` order, shared by
-        all cells of a type; ops whose weight is exactly 0 are skipped; `edge_weights` ([14] per type) scale edges.
+        all cells of a type; ops whose weight is exactly 0 are skipped; `edge_weights` ([14] per type) scale edges;
+        `active` (per type, [14][ops] bools) names the ops to run without reading the weights on the host.
         """
         if isinstance(path, Mapping):
-            return self._forward_mixed(x, path, edge_weights)
+            return self._forward_mixed(x, path, edge_weights, active)
         if self.partial_channels != 1:
             raise NasInputError("a supernet with partial channels runs only mixed (op weights), not single paths")
         normal, reduce = path_codes(path)

@@ -458,13 +458,16 @@ class NB201Supernet(_NB201Skeleton):
         )
 
     def stage_outputs(self, x: torch.Tensor, path: NB201Arch | Sequence[NB201Arch] | MixedWeights,
-                      edge_weights: MixedWeights | None = None) -> list[torch.Tensor]:
+                      edge_weights: MixedWeights | None = None, active: ActiveOps | None = None) -> list[torch.Tensor]:
         """Stage-end feature maps of `path` or of op weights (see `NB201Network.stage_outputs` and `forward`)."""
         if isinstance(path, torch.Tensor | Mapping):
             weights = _cell_weights(path, "op weights")
             if weights.shape != (NUM_EDGES, len(NB201_OPS)):
                 raise NasInputError(f"NB201 op weights must have shape [6, 5], got {list(weights.shape)}")
-            active = active_ops(weights)
+            if active is None:
+                active = active_ops(weights)  # one device sync; search loops pass the pruning masks instead
+            elif isinstance(active, Mapping):
+                active = next(iter(active.values()))
             betas = None if edge_weights is None else _cell_weights(edge_weights, "edge weights")
             return self._stage_outputs(x, lambda _k, cell, out: cell.forward_mixed(out, weights, active, betas))
         if self.partial_channels != 1:
@@ -473,16 +476,18 @@ class NB201Supernet(_NB201Skeleton):
         return self._stage_outputs(x, lambda k, cell, out: cell(out, archs[k]))
 
     def forward(self, x: torch.Tensor, path: NB201Arch | Sequence[NB201Arch] | MixedWeights,
-                edge_weights: MixedWeights | None = None) -> torch.Tensor:
+                edge_weights: MixedWeights | None = None, active: ActiveOps | None = None) -> torch.Tensor:
         """Class logits of a single path (shared arch or one per searched cell) or of the mixed supernet.
 
         Mixed form: `path` is a [6, 5] tensor of op weights (or `{"cell": tensor}`) shared by all cells, ops in
-        `NB201_OPS` order; ops whose weight is exactly 0 are skipped; `edge_weights` ([6]) scales each edge.
+        `NB201_OPS` order; ops whose weight is exactly 0 are skipped; `edge_weights` ([6]) scales each edge;
+        `active` ([6][5] bools, or `{"cell": …}`) names the ops to run without reading the weights on the host.
         """
-        return self._head(self.stage_outputs(x, path, edge_weights)[-1])
+        return self._head(self.stage_outputs(x, path, edge_weights, active)[-1])
 
 
 MixedWeights = torch.Tensor | Mapping[str, torch.Tensor]
+ActiveOps = Sequence[Sequence[bool]] | Mapping[str, Sequence[Sequence[bool]]]
 
 
 def _cell_weights(value: MixedWeights, what: str) -> torch.Tensor:

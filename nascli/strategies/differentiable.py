@@ -139,6 +139,18 @@ class ArchParameters:
         """Keep the `num_keep` strongest ops per edge by θ in every cell type (see `progressive.prune`)."""
         for kind, theta in self.theta.items():
             self.masks[kind] = prune(theta, num_keep, self.masks[kind])
+        self._active = None
+
+    def active_ops(self) -> dict[str, list[list[bool]]]:
+        """Per cell type, edge and op: not pruned. Read on the host once per stage, so the mixed forward needs no
+        device sync to know which ops to skip (a Dirichlet draw is never exactly 0 where the mask keeps an op)."""
+        if getattr(self, "_active", None) is None:
+            self._active = {
+                kind: [[True] * len(self.ops) for _ in range(theta.shape[0])] if self.masks[kind] is None
+                else self.masks[kind].bool().tolist()
+                for kind, theta in self.theta.items()
+            }
+        return self._active
 
     def num_kept(self) -> int:
         """Ops per edge still in play."""
@@ -177,6 +189,7 @@ class ArchParameters:
             theta.copy_(state["theta"][kind])
             mask = state["masks"][kind]
             self.masks[kind] = None if mask is None else mask.to(theta.device)
+        self._active = None
         for kind, betas in self.betas.items():
             betas.copy_(state["betas"][kind])
 
@@ -353,7 +366,8 @@ class ArchitectureHook(TrainHook):
     def loss(self, trainer: Trainer, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Cross-entropy of the mixed supernet under a fresh draw of mixing weights (+ the KL regulariser)."""
         with autocast(trainer.precision, trainer.device):
-            output = trainer.model(images, self.arch.mixing_weights(), self.arch.edge_weights())
+            output = trainer.model(images, self.arch.mixing_weights(), self.arch.edge_weights(),
+                                   active=self.arch.active_ops())
         loss = F.cross_entropy(output.float(), labels)
         if self.kl_weight > 0:
             loss = loss + self.kl_weight * self.arch.kl_to_uniform()

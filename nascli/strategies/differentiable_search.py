@@ -38,8 +38,8 @@ from nascli.strategies.differentiable import (
 )
 from nascli.strategies.progressive import StagePlan
 from nascli.strategies.runner import BENCH_DATASETS, SearchRun
-from nascli.train.devices import autocast, resolve_device, resolve_precision
-from nascli.train.distributed import DistInfo, all_reduce_sum, broadcast_parameters, init_distributed
+from nascli.train.devices import autocast, resolve_precision
+from nascli.train.distributed import DistInfo, all_reduce_sum, broadcast_parameters, init_device_and_ranks
 from nascli.train.engine import Trainer
 from nascli.train.supernet import network_config
 
@@ -214,7 +214,8 @@ def _evaluator(arch: ArchParameters, loader: Any, device: torch.device, precisio
                 break
             images, labels = images.to(device), labels.to(device)
             with autocast(precision, device):
-                logits = model(images, arch.mixing_weights(detach=True), arch.edge_weights(detach=True))
+                logits = model(images, arch.mixing_weights(detach=True), arch.edge_weights(detach=True),
+                               active=arch.active_ops())
             stats[0] += torch.nn.functional.cross_entropy(logits.float(), labels, reduction="sum").double()
             stats[1] += (logits.argmax(1) == labels).sum()
             stats[2] += labels.shape[0]
@@ -231,10 +232,7 @@ def run_differentiable_search(cfg: SearchConfig, out: str | Path, *, resume: boo
     settings = cfg.differentiable
     space = get_space(cfg.space, **cfg.space_options)
     plan = _check_settings(cfg, space)
-    device = resolve_device(cfg.runtime.device)
-    dist = init_distributed(device.type)
-    if dist.enabled and device.type == "cuda":
-        device = torch.device("cuda", dist.local_rank)
+    device, dist = init_device_and_ranks(cfg.runtime.device)
     run = RunFolder(out, writer=dist.is_main)
     resumed = run.prepare(kind="search", space=space.name, resume=resume, overwrite=overwrite,
                           guard_files=(CHECKPOINT, HISTORY))
@@ -277,7 +275,7 @@ def run_differentiable_search(cfg: SearchConfig, out: str | Path, *, resume: boo
         model, dataclasses.replace(settings.optim, epochs=plan.total_epochs), loaders.weights, run.path,
         device=device, precision=precision, channels_last=cfg.runtime.channels_last,
         forward=lambda net, images, _path: net(images, arch.mixing_weights(detach=True),
-                                               arch.edge_weights(detach=True)),
+                                               arch.edge_weights(detach=True), active=arch.active_ops()),
         evaluate=_evaluator(arch, loaders.evaluation, device, precision, settings.valid_batches, dist),
         hooks=[hook], dist_info=dist, quiet=cfg.runtime.quiet, log_name=HISTORY, checkpoint_name=CHECKPOINT,
         description=f"{cfg.strategy} {space.name}",

@@ -45,6 +45,17 @@ def init_distributed(device_type: str) -> DistInfo:
     return DistInfo(rank=rank, world_size=world_size, local_rank=local_rank)
 
 
+def init_device_and_ranks(device_name: str) -> tuple[torch.device, DistInfo]:
+    """The stage's device (`auto|cpu|cuda`) and its place in a torchrun job; each rank takes its local GPU."""
+    from nascli.train.devices import resolve_device
+
+    device = resolve_device(device_name)
+    dist_info = init_distributed(device.type)
+    if dist_info.enabled and device.type == "cuda":
+        device = torch.device("cuda", dist_info.local_rank)
+    return device, dist_info
+
+
 def average_gradients(parameters: Iterable[nn.Parameter], info: DistInfo) -> None:
     """All-reduce the mean of every existing gradient in one flat buffer.
 

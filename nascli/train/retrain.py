@@ -25,8 +25,8 @@ from nascli.errors import NasInputError
 from nascli.spaces.base import Architecture, NetworkConfig, SearchSpace
 from nascli.spaces.flops import count_flops, count_params
 from nascli.spaces.resolve import resolve_architecture
-from nascli.train.devices import Precision, resolve_device, resolve_precision
-from nascli.train.distributed import DistInfo, broadcast_parameters, init_distributed
+from nascli.train.devices import Precision, resolve_precision
+from nascli.train.distributed import DistInfo, broadcast_parameters, init_device_and_ranks
 from nascli.train.engine import Trainer, TrainHook, TrainResult, evaluate_accuracy
 from nascli.train.supernet import network_config
 
@@ -225,10 +225,7 @@ def retrain(cfg: RetrainConfig, out: str | Path, *, resume: bool = False, overwr
     _check_settings(cfg)
     space, arch = resolve_architecture(str(cfg.genotype), cfg.space, **cfg.space_options)
     text = space.format(arch)
-    device = resolve_device(cfg.runtime.device)
-    dist = init_distributed(device.type)
-    if dist.enabled and device.type == "cuda":
-        device = torch.device("cuda", dist.local_rank)
+    device, dist = init_device_and_ranks(cfg.runtime.device)
     run = RunFolder(out, writer=dist.is_main)
     resumed = run.prepare(kind="retrain", space=space.name, resume=resume, overwrite=overwrite,
                           guard_files=(LAST_FILE, BEST_FILE))

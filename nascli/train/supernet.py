@@ -15,8 +15,8 @@ from nascli.data.pipeline import train_loader, training_set
 from nascli.errors import NasInputError
 from nascli.spaces.base import NetworkConfig, PathSampler, SearchSpace, get_space
 from nascli.spaces.sampling import UniformArchSampler
-from nascli.train.devices import resolve_device, resolve_precision
-from nascli.train.distributed import DistInfo, broadcast_parameters, init_distributed
+from nascli.train.devices import resolve_precision
+from nascli.train.distributed import broadcast_parameters, init_device_and_ranks
 from nascli.train.engine import Trainer, TrainResult
 
 INIT_FORMAT = "nascli-supernet-init"
@@ -57,10 +57,7 @@ def build_sampler(space: SearchSpace, kind: str, seed: int, net_cfg: NetworkConf
 def train_supernet(cfg: TrainSupernetConfig, out: str | Path, *, resume: bool = False,
                    overwrite: bool = False, meta: dict[str, Any] | None = None) -> SupernetRun:
     """Train the supernet of `cfg.space`, writing init.pt, last.pt, log.jsonl and manifest.json into `out`."""
-    device = resolve_device(cfg.runtime.device)
-    dist: DistInfo = init_distributed(device.type)
-    if dist.enabled and device.type == "cuda":
-        device = torch.device("cuda", dist.local_rank)
+    device, dist = init_device_and_ranks(cfg.runtime.device)
     space = get_space(cfg.space, **cfg.space_options)
     run = RunFolder(out, writer=dist.is_main)
     resumed = run.prepare(kind="supernet", space=space.name, resume=resume, overwrite=overwrite,

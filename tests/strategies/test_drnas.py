@@ -359,3 +359,24 @@ def test_search_on_real_cifar10_images_uses_the_reference_halves(tmp_path: Path)
     assert manifest["halves"] == [2500, 2500]  # first and second 50% of the 5,000 training images
     assert result.records[0]["arch_steps"] == 2500 // 256
     assert 0.0 <= result.records[0]["val_accuracy"] <= 100.0
+
+
+def test_search_forward_knows_the_active_ops_from_the_masks_without_reading_weights(monkeypatch) -> None:
+    """The mixed forward skips pruned ops from host-side masks (no device sync per step); same output."""
+    space = get_space("nb201")
+    torch.manual_seed(0)
+    model = space.supernet(NetworkConfig(num_classes=10, channels=4, layers=1, options={"partial_channels": 2}))
+    arch = ArchParameters(space, "dirichlet")
+    arch.prune(3)
+    weights = arch.mixing_weights(detach=True)
+    assert arch.active_ops() == {kind: (w != 0).tolist() for kind, w in weights.items()}
+    x = torch.randn(2, 3, 16, 16)
+    model.eval()
+    expected = model(x, weights)
+    import nascli.spaces.nb201 as nb201
+
+    def no_host_read(_weights):  # type: ignore[no-untyped-def]
+        raise AssertionError("the forward read the weights on the host")
+
+    monkeypatch.setattr(nb201, "active_ops", no_host_read)
+    torch.testing.assert_close(model(x, weights, active=arch.active_ops()), expected, rtol=0, atol=0)
