@@ -64,7 +64,7 @@ def count_flops(
     if meta and first is not None and first.device.type != "meta":
         try:
             return _count(copy.deepcopy(model).to("meta"), shape, forward_args, exclude)
-        except (RuntimeError, TypeError):  # an op the meta device cannot run (its NotImplementedError included)
+        except (RuntimeError, TypeError):  # an op the meta device cannot run: count on the real model instead
             pass
     return _count(model, shape, forward_args, exclude)
 
