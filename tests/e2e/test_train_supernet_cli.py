@@ -93,8 +93,9 @@ def _state(folder: Path) -> dict[str, torch.Tensor]:
 
 
 def test_sigkill_mid_epoch_then_resume_is_bit_identical(tmp_path: Path) -> None:
+    # 192 steps an epoch: an epoch lasts seconds even on a fast machine, so the kill lands inside the run
     args = ["--epochs", "3", "--channels", "4", "--layers", "1", "--batch-size", "16", "--labels", "random",
-            "--set", "data.synthetic_train=384", "--quiet", "--device", "cpu"]
+            "--set", "data.synthetic_train=3072", "--quiet", "--device", "cpu"]
     reference = nas_process("train-supernet", "--out", str(tmp_path / "ref"), *args, timeout=300)
     assert reference.returncode == 0, reference.stderr
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -104,10 +105,10 @@ def test_sigkill_mid_epoch_then_resume_is_bit_identical(tmp_path: Path) -> None:
     deadline = time.time() + 240
     while time.time() < deadline and len(read_jsonl(log)) < 1:
         time.sleep(0.01)
-    time.sleep(0.3)  # inside epoch 2: an epoch of 24 steps takes seconds
+    time.sleep(0.2)  # inside epoch 2, past its first steps
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=60)
-    assert len(read_jsonl(log)) == 1, "the kill did not land mid-run"
+    assert 1 <= len(read_jsonl(log)) < 3, "the kill did not land mid-run"
     resumed = nas_process("train-supernet", "--out", str(tmp_path / "run"), *args, "--resume", timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     ref_state, run_state = _state(tmp_path / "ref"), _state(tmp_path / "run")
@@ -119,7 +120,7 @@ def test_sigkill_mid_epoch_then_resume_is_bit_identical(tmp_path: Path) -> None:
 
 def test_sigterm_saves_at_the_next_step_and_exits_130(tmp_path: Path) -> None:
     args = ["--epochs", "3", "--channels", "4", "--layers", "1", "--batch-size", "16", "--set",
-            "data.synthetic_train=384", "--quiet", "--device", "cpu"]
+            "data.synthetic_train=3072", "--quiet", "--device", "cpu"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen([NAS, "train-supernet", "--out", str(tmp_path / "run"), *args], cwd=REPO, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
