@@ -249,6 +249,15 @@ class DataConfig:
     synthetic_train: int = 5000
     synthetic_test: int = 1000
     workers: int = 4
+    stream: bool | None = None
+    """Image folders only: read the files from disk each epoch (true), decode them once into memory (false), or
+    decide by size (null: stream when the decoded pixels exceed 2 GiB). Streamed training images get a
+    random-resized crop; in-memory ones a padded crop."""
+    crop_style: typing.Literal["torchvision", "megvii"] = "torchvision"
+    """Crop of streamed folders: torchvision's RandomResizedCrop, or the RLNAS/SPOS OpenCV pipeline (square crops
+    zero-padded past the edges, bilinear without antialiasing; `nascli.data.transforms`)."""
+    lighting: float = 0.0
+    """Standard deviation of the AlexNet PCA colour noise on training images (0: off; RLNAS ImageNet: 0.1)."""
 
 
 @dataclasses.dataclass

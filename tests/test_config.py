@@ -71,3 +71,12 @@ def test_shipped_rlnas_recipes_hold_the_reference_settings(name: str) -> None:
     assert cfg.data.labels == "random" and cfg.sampler == "default"
     assert cfg.data.train_split == ("cifar10_search_split:train" if name == "cifar10" else None)
     assert cfg.data.crop_pad == (2 if name == "imagenet16-120" else 4)
+
+
+def test_rlnas_darts_imagenet_supernet_recipe_streams_with_the_reference_augmentation() -> None:
+    """train_supernet/utils.py: ImageNetWithRandomLabels (seed 0) + cv2 square crop, PCA lighting 0.1, flip, no norm."""
+    cfg, _ = resolve_config(TrainSupernetConfig, REPO / "recipes/rlnas/darts-imagenet.yaml", section="train_supernet")
+    data = cfg.data
+    assert (data.dataset, data.labels, data.label_seed, data.image_size) == ("imagenet", "random", 0, 224)
+    assert (data.stream, data.crop_style, data.lighting, data.flip, data.normalize) == (True, "megvii", 0.1, True,
+                                                                                        False)

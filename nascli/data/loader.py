@@ -21,6 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -37,6 +38,15 @@ from nascli.data.datasets import (
 from nascli.data.folders import FolderListing, list_image_folder
 from nascli.data.labels import apply_random_labels
 from nascli.data.splits import select
+from nascli.data.transforms import (
+    CROP_STYLES,
+    CropStyle,
+    apply_lighting,
+    lighting_offsets,
+    megvii_eval_resize,
+    megvii_random_crop,
+    random_resized_crop_box,
+)
 from nascli.errors import NasInputError
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
@@ -51,7 +61,9 @@ class AugmentConfig:
     crop_pad: zero padding of the random crop (None = the dataset's default, 0 = no crop); flip:
     horizontal flip with p = 0.5; cutout: side of the DARTS cutout square (0 = off); normalize:
     subtract mean and divide by std (False = [0, 1] input, as the RLNAS ImageNet runs); resize:
-    bilinear resize after crop/flip (BPE's 16-px proxy); mean/std: override the dataset's constants.
+    bilinear resize after crop/flip (BPE's 16-px proxy); mean/std: override the dataset's constants;
+    crop_style: the random-resized crop and evaluation resize of streamed folders (`nascli.data.transforms`);
+    lighting: std of the AlexNet PCA colour noise (0 = off; the RLNAS ImageNet scripts use 0.1).
     """
 
     crop_pad: int | None = None
@@ -61,6 +73,14 @@ class AugmentConfig:
     resize: int | None = None
     mean: tuple[float, float, float] | None = None
     std: tuple[float, float, float] | None = None
+    crop_style: CropStyle = "torchvision"
+    lighting: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.crop_style not in CROP_STYLES:
+            raise NasInputError(f"unknown crop style {self.crop_style!r}: choose one of {', '.join(CROP_STYLES)}")
+        if self.lighting < 0:
+            raise NasInputError(f"lighting is a standard deviation, got {self.lighting}: use 0 (off) or more")
 
 
 def derive_seed(*parts: object) -> int:
@@ -184,6 +204,8 @@ class _BatchFinisher:
         size = self.augment.resize
         if size is not None and (batch.shape[-2], batch.shape[-1]) != (size, size):
             batch = F.interpolate(batch, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        if self.train and self.augment.lighting > 0 and generator is not None:
+            batch = apply_lighting(batch, lighting_offsets(batch.shape[0], self.augment.lighting, generator))
         if self.augment.normalize:
             batch = (batch - self.mean) / self.std
         if self.train and self.augment.cutout > 0 and generator is not None:
@@ -288,6 +310,11 @@ class BatchLoader(_ShardedEpochs):
         exact_shards: bool = False,
     ) -> None:
         self._setup(batch_size, train, seed, augment, device, drop_last, rank, world_size, exact_shards)
+        if self.augment.crop_style != "torchvision":
+            raise NasInputError(
+                f"crop style {self.augment.crop_style!r} is a random-resized crop of image files, but {imageset.name} "
+                "is held in memory: set data.stream true (image folders) or data.crop_style torchvision"
+            )
         self.imageset = imageset
         self.pad = imageset.pad if self.augment.crop_pad is None else self.augment.crop_pad
         self._images = imageset.images.to(self.device)
@@ -318,39 +345,11 @@ class BatchLoader(_ShardedEpochs):
 
 
 # --- streamed image folders -------------------------------------------------------------------------------
-def random_resized_crop_box(
-    height: int,
-    width: int,
-    generator: torch.Generator,
-    scale: tuple[float, float] = (0.08, 1.0),
-    ratio: tuple[float, float] = (3 / 4, 4 / 3),
-) -> tuple[int, int, int, int]:
-    """(top, left, h, w) as torchvision's RandomResizedCrop chooses it, drawn from `generator`."""
-    area = height * width
-    log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
-    for _ in range(10):
-        target_area = area * (scale[0] + (scale[1] - scale[0]) * torch.rand(1, generator=generator).item())
-        aspect = math.exp(log_ratio[0] + (log_ratio[1] - log_ratio[0]) * torch.rand(1, generator=generator).item())
-        crop_w = round(math.sqrt(target_area * aspect))
-        crop_h = round(math.sqrt(target_area / aspect))
-        if 0 < crop_w <= width and 0 < crop_h <= height:
-            top = int(torch.randint(0, height - crop_h + 1, (1,), generator=generator))
-            left = int(torch.randint(0, width - crop_w + 1, (1,), generator=generator))
-            return top, left, crop_h, crop_w
-    in_ratio = width / height
-    if in_ratio < ratio[0]:
-        crop_w, crop_h = width, round(width / ratio[0])
-    elif in_ratio > ratio[1]:
-        crop_h, crop_w = height, round(height * ratio[1])
-    else:
-        crop_w, crop_h = width, height
-    return (height - crop_h) // 2, (width - crop_w) // 2, crop_h, crop_w
-
-
 class _FolderFiles(Dataset):
     """Files of a listing, decoded and cropped per sample; keys are (position, epoch)."""
 
-    def __init__(self, listing: FolderListing, train: bool, seed: int, image_size: int, flip: bool) -> None:
+    def __init__(self, listing: FolderListing, train: bool, seed: int, image_size: int, flip: bool,
+                 crop_style: CropStyle = "torchvision") -> None:
         self.paths = [str(path) for path in listing.paths]
         self.labels = torch.as_tensor(listing.labels, dtype=torch.int64)
         self.indices = torch.as_tensor(listing.indices, dtype=torch.int64)
@@ -358,6 +357,7 @@ class _FolderFiles(Dataset):
         self.seed = seed
         self.image_size = image_size
         self.flip = flip
+        self.crop_style = crop_style
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -374,6 +374,16 @@ class _FolderFiles(Dataset):
         except OSError as error:
             raise NasInputError(f"imagefolder: cannot decode {self.paths[position]} ({error}); replace it") from None
         size = self.image_size
+        if self.crop_style == "megvii":
+            pixels = TF.pil_to_tensor(image)
+            if self.train:
+                generator = torch.Generator().manual_seed(derive_seed("stream", self.seed, epoch, index))
+                pixels = megvii_random_crop(pixels, size, generator)
+                if self.flip and torch.rand(1, generator=generator).item() < 0.5:
+                    pixels = pixels.flip(-1)
+            else:
+                pixels = TF.center_crop(megvii_eval_resize(pixels, round(size * 256 / 224)), [size, size])
+            return pixels.contiguous(), self.labels[position], self.indices[position]
         if self.train:
             generator = torch.Generator().manual_seed(derive_seed("stream", self.seed, epoch, index))
             top, left, crop_h, crop_w = random_resized_crop_box(image.height, image.width, generator)
@@ -391,9 +401,10 @@ class _FolderFiles(Dataset):
 class FolderStreamLoader(_ShardedEpochs):
     """Same interface as BatchLoader for folders too large for memory: a DataLoader over the files.
 
-    Training: RandomResizedCrop(image_size, scale 0.08–1) + flip (torchvision's rule, drawn per image from
-    sha256(seed, epoch, official index), so the worker count does not matter), then normalise and cutout on
-    the device. Evaluation: resize the shorter side to image_size·256/224, centre crop.
+    Training: a random-resized crop to image_size (scale 0.08–1; torchvision's rule or the megvii square crop,
+    `AugmentConfig.crop_style`) + flip, drawn per image from sha256(seed, epoch, official index), so the worker
+    count does not matter; then lighting, normalisation and cutout on the device. Evaluation: resize the shorter
+    side to image_size·256/224, centre crop.
     """
 
     def __init__(
@@ -417,7 +428,7 @@ class FolderStreamLoader(_ShardedEpochs):
         self.listing = listing
         self.workers = workers
         self.image_size = image_size
-        self._files = _FolderFiles(listing, train, self.seed, image_size, self.augment.flip)
+        self._files = _FolderFiles(listing, train, self.seed, image_size, self.augment.flip, self.augment.crop_style)
         defaults = DATASET_DEFAULTS["imagefolder"]
         self._finish = _BatchFinisher(self.augment, defaults.mean, defaults.std, self.device, train, channels_last)
         self._require_batches("images")
@@ -467,6 +478,74 @@ def _folder_bytes(listing: FolderListing, image_size: int | None) -> int:
     return len(listing) * 3 * height * width
 
 
+ImageSource = ImageSet | FolderListing
+"""Images in memory, or the files of an image folder that a loader streams from disk."""
+
+
+def open_images(
+    name: str,
+    root: str | Path | None,
+    train: bool,
+    *,
+    image_size: int | None = None,
+    synthetic_size: int | None = None,
+    data_seed: int = 0,
+) -> ImageSource:
+    """An image folder's listing (nothing decoded yet); every other dataset loaded into memory."""
+    key = canonical_dataset_name(name)
+    if key == "imagefolder":
+        return list_image_folder(root, train)  # type: ignore[arg-type]  (None is refused inside)
+    return load_dataset(key, root, train, image_size=image_size, seed=data_seed, synthetic_size=synthetic_size)
+
+
+def hold_or_stream(
+    source: ImageSource,
+    image_size: int | None,
+    stream: bool | None = None,
+    stream_threshold_bytes: int = STREAM_THRESHOLD_BYTES,
+) -> ImageSource:
+    """Decide where the images live: a listing is decoded into memory unless it streams.
+
+    It streams when `stream` is True, or when `stream` is None and its decoded pixels (N·3·H·W bytes)
+    exceed `stream_threshold_bytes`. Only image folders can stream.
+    """
+    if isinstance(source, ImageSet):
+        if stream:
+            raise NasInputError(f"only image folders stream from disk; {source.name} is held in memory: "
+                                "set data.stream false (or leave it unset)")
+        return source
+    if len(source) == 0:
+        raise NasInputError(f"the image folder {source.root} holds no image in this split: check --data-root")
+    if stream or (stream is None and _folder_bytes(source, image_size) > stream_threshold_bytes):
+        return source
+    return imageset_from_listing(source, image_size)
+
+
+def loader_for(
+    source: ImageSource,
+    batch_size: int,
+    *,
+    train: bool,
+    seed: int,
+    augment: AugmentConfig | None = None,
+    device: torch.device | str = "cpu",
+    drop_last: bool | None = None,
+    rank: int = 0,
+    world_size: int = 1,
+    channels_last: bool = False,
+    exact_shards: bool = False,
+    image_size: int | None = None,
+    workers: int = 4,
+) -> BatchLoader | FolderStreamLoader:
+    """The loader of `source`: in-memory batches for an ImageSet, streamed files (default 224 px) for a listing."""
+    common: dict[str, Any] = {"train": train, "seed": seed, "augment": augment, "device": device,
+                              "drop_last": drop_last, "rank": rank, "world_size": world_size,
+                              "channels_last": channels_last, "exact_shards": exact_shards}
+    if isinstance(source, FolderListing):
+        return FolderStreamLoader(source, batch_size, image_size=image_size or 224, workers=workers, **common)
+    return BatchLoader(source, batch_size, **common)
+
+
 def make_loader(
     name: str,
     root: str | Path | None,
@@ -493,54 +572,17 @@ def make_loader(
 ) -> BatchLoader | FolderStreamLoader:
     """Build the loader for a dataset: optional split (file, part), optional random labels, in memory or streamed.
 
-    Image folders stream when `stream` is True, or when `stream` is None and their decoded pixels
-    (N·3·H·W bytes) exceed `stream_threshold_bytes`; streamed folders default to 224-px crops. Every
+    Image folders stream as `hold_or_stream` decides; streamed folders default to 224-px crops. Every
     other dataset is held in memory. `label_seed` replaces the labels with RLNAS random labels;
     `data_seed` is the seed of the synthetic dataset (its test part uses data_seed + 1,000,003).
     """
-    key = canonical_dataset_name(name)
-    augment = augment or AugmentConfig()
-    if key == "imagefolder":
-        listing = list_image_folder(root, train)  # type: ignore[arg-type]  (None is refused inside)
-        if split is not None:
-            listing = select(listing, *split)
-        if label_seed is not None:
-            listing = apply_random_labels(listing, label_seed, label_total)
-        if stream or (stream is None and _folder_bytes(listing, image_size) > stream_threshold_bytes):
-            return FolderStreamLoader(
-                listing,
-                batch_size,
-                train=train,
-                seed=seed,
-                augment=augment,
-                device=device,
-                drop_last=drop_last,
-                rank=rank,
-                world_size=world_size,
-                channels_last=channels_last,
-                image_size=image_size or 224,
-                workers=workers,
-                exact_shards=exact_shards,
-            )
-        imageset = imageset_from_listing(listing, image_size)
-    else:
-        if stream:
-            raise NasInputError(f"only image folders stream from disk; {key} is held in memory: drop --stream")
-        imageset = load_dataset(key, root, train, image_size=image_size, seed=data_seed, synthetic_size=synthetic_size)
-        if split is not None:
-            imageset = select(imageset, *split)
-        if label_seed is not None:
-            imageset = apply_random_labels(imageset, label_seed, label_total)
-    return BatchLoader(
-        imageset,
-        batch_size,
-        train=train,
-        seed=seed,
-        augment=augment,
-        device=device,
-        drop_last=drop_last,
-        rank=rank,
-        world_size=world_size,
-        channels_last=channels_last,
-        exact_shards=exact_shards,
-    )
+    source = open_images(name, root, train, image_size=image_size, synthetic_size=synthetic_size,
+                         data_seed=data_seed)
+    if split is not None:
+        source = select(source, *split)
+    if label_seed is not None:
+        source = apply_random_labels(source, label_seed, label_total)
+    source = hold_or_stream(source, image_size, stream, stream_threshold_bytes)
+    return loader_for(source, batch_size, train=train, seed=seed, augment=augment, device=device,
+                      drop_last=drop_last, rank=rank, world_size=world_size, channels_last=channels_last,
+                      exact_shards=exact_shards, image_size=image_size, workers=workers)

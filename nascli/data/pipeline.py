@@ -7,9 +7,17 @@ from dataclasses import dataclass
 import torch
 
 from nascli.config import DataConfig
-from nascli.data.datasets import ImageSet, load_dataset, normalization
+from nascli.data.datasets import normalization
 from nascli.data.labels import apply_random_labels, labels_hash
-from nascli.data.loader import AugmentConfig, BatchLoader
+from nascli.data.loader import (
+    AugmentConfig,
+    BatchLoader,
+    FolderStreamLoader,
+    ImageSource,
+    hold_or_stream,
+    loader_for,
+    open_images,
+)
 from nascli.data.splits import select
 from nascli.errors import NasInputError
 from nascli.train.distributed import DistInfo
@@ -20,14 +28,14 @@ OFFICIAL_TRAIN_SIZES = {"cifar10": 50_000, "cifar100": 50_000, "imagenet16-120":
 
 @dataclass
 class TrainingData:
-    """The training set as trained on, and what the manifest records about its labels."""
+    """The training set as trained on (in memory, or an image folder streamed from disk) and its labels' hash."""
 
-    images: ImageSet
+    images: ImageSource
     labels_kind: str
     labels_sha256: str
 
 
-def _split(images: ImageSet, spec: str | None) -> ImageSet:
+def _split(images: ImageSource, spec: str | None) -> ImageSource:
     if not spec:
         return images
     if ":" not in spec:
@@ -37,25 +45,24 @@ def _split(images: ImageSet, spec: str | None) -> ImageSet:
 
 
 def training_set(cfg: DataConfig, seed: int) -> TrainingData:
-    """Load the training images, apply the index split, then random labels when asked."""
-    images = load_dataset(
-        cfg.dataset, cfg.root, True, image_size=cfg.image_size, seed=seed, synthetic_size=cfg.synthetic_train
-    )
+    """Load (or list, for a streamed folder) the training images, apply the index split, then random labels."""
+    images = open_images(cfg.dataset, cfg.root, True, image_size=cfg.image_size, synthetic_size=cfg.synthetic_train,
+                         data_seed=seed)
     images = _split(images, cfg.train_split)
     if len(images) == 0:
         raise NasInputError(f"the training split {cfg.train_split!r} selects no image of {cfg.dataset}: check it")
     if cfg.labels == "random":
         total = cfg.label_total or OFFICIAL_TRAIN_SIZES.get(cfg.dataset)
         images = apply_random_labels(images, cfg.label_seed, total)
+    images = hold_or_stream(images, cfg.image_size, cfg.stream)
     return TrainingData(images=images, labels_kind=cfg.labels, labels_sha256=labels_hash(images.labels))
 
 
-def evaluation_set(cfg: DataConfig, seed: int) -> ImageSet:
+def evaluation_set(cfg: DataConfig, seed: int) -> ImageSource:
     """The held-out images with their true labels (the test set, optionally split)."""
-    images = load_dataset(
-        cfg.dataset, cfg.root, False, image_size=cfg.image_size, seed=seed, synthetic_size=cfg.synthetic_test
-    )
-    return _split(images, cfg.eval_split)
+    images = open_images(cfg.dataset, cfg.root, False, image_size=cfg.image_size, synthetic_size=cfg.synthetic_test,
+                         data_seed=seed)
+    return hold_or_stream(_split(images, cfg.eval_split), cfg.image_size, cfg.stream)
 
 
 def augment_config(cfg: DataConfig) -> AugmentConfig:
@@ -64,35 +71,20 @@ def augment_config(cfg: DataConfig) -> AugmentConfig:
     if cfg.normalization:
         mean, std = normalization(cfg.normalization)
     return AugmentConfig(crop_pad=cfg.crop_pad, flip=cfg.flip, cutout=cfg.cutout, normalize=cfg.normalize,
-                         mean=mean, std=std)
+                         mean=mean, std=std, crop_style=cfg.crop_style, lighting=cfg.lighting)
 
 
-def train_loader(
-    images: ImageSet, cfg: DataConfig, seed: int, device: torch.device, dist: DistInfo, batch_size: int | None = None
-) -> BatchLoader:
+def train_loader(images: ImageSource, cfg: DataConfig, seed: int, device: torch.device, dist: DistInfo,
+                 batch_size: int | None = None) -> BatchLoader | FolderStreamLoader:
     """Shuffled, augmented, sharded-by-rank batches; order and augmentation depend only on (seed, epoch, step)."""
-    return BatchLoader(
-        images,
-        batch_size or cfg.batch_size,
-        train=True,
-        seed=seed,
-        augment=augment_config(cfg),
-        device=device,
-        rank=dist.rank,
-        world_size=dist.world_size,
-    )
+    return loader_for(images, batch_size or cfg.batch_size, train=True, seed=seed, augment=augment_config(cfg),
+                      device=device, rank=dist.rank, world_size=dist.world_size, image_size=cfg.image_size,
+                      workers=cfg.workers)
 
 
-def eval_loader(images: ImageSet, cfg: DataConfig, device: torch.device, dist: DistInfo) -> BatchLoader:
+def eval_loader(images: ImageSource, cfg: DataConfig, device: torch.device, dist: DistInfo
+                ) -> BatchLoader | FolderStreamLoader:
     """Fixed-order, un-augmented batches."""
-    return BatchLoader(
-        images,
-        cfg.eval_batch_size,
-        train=False,
-        seed=0,
-        augment=augment_config(cfg),
-        device=device,
-        drop_last=False,
-        rank=dist.rank,
-        world_size=dist.world_size,
-    )
+    return loader_for(images, cfg.eval_batch_size, train=False, seed=0, augment=augment_config(cfg), device=device,
+                      drop_last=False, rank=dist.rank, world_size=dist.world_size, image_size=cfg.image_size,
+                      workers=cfg.workers)

@@ -21,10 +21,9 @@ import torch
 
 from nascli.artifacts import RunFolder, atomic_write_json, load_checkpoint
 from nascli.config import DifferentiableConfig, SearchConfig, to_dict
-from nascli.data.datasets import ImageSet
 from nascli.data.folders import list_image_folder
-from nascli.data.loader import STREAM_THRESHOLD_BYTES, BatchLoader, FolderStreamLoader, derive_seed
-from nascli.data.pipeline import augment_config, eval_loader, evaluation_set, train_loader, training_set
+from nascli.data.loader import STREAM_THRESHOLD_BYTES, ImageSource, derive_seed, hold_or_stream
+from nascli.data.pipeline import eval_loader, evaluation_set, train_loader, training_set
 from nascli.data.splits import select
 from nascli.errors import NasInputError
 from nascli.spaces.base import SearchSpace, get_space
@@ -89,8 +88,8 @@ def _check_settings(cfg: SearchConfig, space: SearchSpace) -> StagePlan:
     return StagePlan(settings.stages, len(space.ops))
 
 
-def _halves(settings: DifferentiableConfig, seed: int) -> tuple[ImageSet, ImageSet]:
-    """(weights half, architecture half) in memory, as `settings.split` says."""
+def _halves(settings: DifferentiableConfig, seed: int) -> tuple[ImageSource, ImageSource]:
+    """(weights half, architecture half), as `settings.split` says (image folders may stream)."""
     data = settings.data
     images = training_set(data, seed).images
     if settings.split == "first-half":
@@ -134,23 +133,15 @@ def _folder_loaders(settings: DifferentiableConfig, seed: int, arch_seed: int, d
         raise NasInputError("an image-folder search needs --data-root with train/ and val/ folders")
     listings = (list_image_folder(data.root, True), list_image_folder(data.root, False))
     size = data.image_size or 224
-    stream = sum(len(listing) for listing in listings) * 3 * size * size > STREAM_THRESHOLD_BYTES
-    common = {"augment": augment_config(data), "device": device, "rank": dist.rank, "world_size": dist.world_size}
-    if stream:
-        def make(listing: Any, train: bool, loader_seed: int) -> FolderStreamLoader:
-            return FolderStreamLoader(listing, data.batch_size if train else data.eval_batch_size, train=train,
-                                      seed=loader_seed, image_size=size, workers=data.workers, **common)
-    else:
-        from nascli.data.datasets import imageset_from_listing
-
-        sets = {id(listing): imageset_from_listing(listing, data.image_size) for listing in listings}
-
-        def make(listing: Any, train: bool, loader_seed: int) -> BatchLoader:  # type: ignore[misc]
-            return BatchLoader(sets[id(listing)], data.batch_size if train else data.eval_batch_size, train=train,
-                               seed=loader_seed, drop_last=train, **common)
+    stream = data.stream
+    if stream is None:  # one decision for both parts, by their joint decoded size
+        stream = sum(len(listing) for listing in listings) * 3 * size * size > STREAM_THRESHOLD_BYTES
+    weights_set, arch_set = (hold_or_stream(listing, data.image_size, stream) for listing in listings)
     return _Loaders(
-        weights=make(listings[0], True, seed), arch=make(listings[1], True, arch_seed),
-        evaluation=make(listings[1], False, 0), num_classes=listings[0].num_classes,
+        weights=train_loader(weights_set, data, seed, device, dist),
+        arch=train_loader(arch_set, data, arch_seed, device, dist),
+        evaluation=eval_loader(arch_set, data, device, dist),
+        num_classes=listings[0].num_classes,
         sizes=(len(listings[0]), len(listings[1])),
     )
 

@@ -20,7 +20,8 @@ from torch import nn
 from nascli.artifacts import RunFolder, atomic_torch_save
 from nascli.config import RetrainConfig, to_dict
 from nascli.data.datasets import canonical_dataset_name
-from nascli.data.loader import AugmentConfig, BatchLoader, FolderStreamLoader, make_loader
+from nascli.data.loader import BatchLoader, FolderStreamLoader, loader_for
+from nascli.data.pipeline import augment_config, evaluation_set, train_loader, training_set
 from nascli.errors import NasInputError
 from nascli.spaces.base import Architecture, NetworkConfig, SearchSpace
 from nascli.spaces.flops import count_flops, count_params
@@ -163,28 +164,16 @@ def _check_settings(cfg: RetrainConfig) -> None:
         )
 
 
-def _split(spec: str | None) -> tuple[str, str] | None:
-    if not spec:
-        return None
-    if ":" not in spec:
-        raise NasInputError(f"split {spec!r} must be FILE:PART, e.g. cifar10_search_split:train")
-    split_file, part = spec.split(":", 1)
-    return split_file, part
-
-
 def build_loaders(cfg: RetrainConfig, device: torch.device, dist: DistInfo
                   ) -> tuple[BatchLoader | FolderStreamLoader, BatchLoader | FolderStreamLoader]:
-    """Training and test loaders; image folders too large for memory stream from disk (RandomResizedCrop)."""
+    """Training and test loaders; image folders too large for memory stream from disk (random-resized crops)."""
     data = cfg.data
     canonical_dataset_name(data.dataset)  # an unknown name fails here, before any image is read
-    augment = AugmentConfig(crop_pad=data.crop_pad, flip=data.flip, cutout=data.cutout, normalize=data.normalize)
-    common = {"augment": augment, "device": device, "image_size": data.image_size, "data_seed": cfg.seed,
-              "rank": dist.rank, "world_size": dist.world_size, "workers": data.workers}
-    train = make_loader(data.dataset, data.root, train=True, batch_size=data.batch_size, seed=cfg.seed,
-                        synthetic_size=data.synthetic_train, split=_split(data.train_split), **common)
-    test = make_loader(data.dataset, data.root, train=False, batch_size=data.eval_batch_size, seed=cfg.seed,
-                       synthetic_size=data.synthetic_test, split=_split(data.eval_split),
-                       channels_last=cfg.runtime.channels_last, exact_shards=True, **common)
+    train = train_loader(training_set(data, cfg.seed).images, data, cfg.seed, device, dist)
+    test = loader_for(evaluation_set(data, cfg.seed), data.eval_batch_size, train=False, seed=cfg.seed,
+                      augment=augment_config(data), device=device, drop_last=False, rank=dist.rank,
+                      world_size=dist.world_size, channels_last=cfg.runtime.channels_last, exact_shards=True,
+                      image_size=data.image_size, workers=data.workers)
     if train.num_classes != test.num_classes:
         raise NasInputError(f"the training set has {train.num_classes} classes but the test set "
                             f"{test.num_classes}: point --data-root at one dataset")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from nascli.cli.main import app
 from nascli.config import RetrainConfig, resolve_config
 from nascli.spaces.genotypes import get_named_genotype
 from nascli.train.schedule import learning_rate
+from tests.conftest import require_shared
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPES = REPO / "recipes"
@@ -170,6 +172,8 @@ def test_rlnas_imagenet_recipe_holds_the_reference_settings() -> None:
     assert (cfg.space, cfg.genotype, cfg.model.channels, cfg.model.layers) == ("darts", "RLDARTS", 46, 14)
     assert (cfg.data.dataset, cfg.data.image_size, cfg.data.batch_size) == ("imagefolder", 224, 1024)
     assert cfg.data.normalize is False and cfg.data.cutout == 0
+    # utils.py get_train_transform / get_eval_transform: cv2 square crop + PCA lighting 0.1 + flip; OpencvResize
+    assert (cfg.data.stream, cfg.data.crop_style, cfg.data.lighting, cfg.data.flip) == (True, "megvii", 0.1, True)
     assert (cfg.aux_weight, cfg.drop_path_prob, cfg.model.options) == (0.4, 0.0, {"auxiliary": True})
     optim = cfg.optim
     assert (optim.epochs, optim.lr, optim.momentum, optim.nesterov, optim.weight_decay) == (250, 0.5, 0.9, False, 3e-5)
@@ -204,3 +208,32 @@ def test_nb201_recipe_retrains_an_nb201_cell(tmp_path: Path) -> None:
     assert code == 0, output
     assert read_manifest(tmp_path / "nb201")["arch"] == NB201_ARCH
     assert len(read_jsonl(tmp_path / "nb201" / "metrics.jsonl")) == 1
+
+
+def _small_image_folder(root: Path, train: int, test: int) -> Path:
+    """A train/ + val/ folder of real CIFAR-10 JPEGs, `train` and `test` images per class."""
+    source = require_shared("cifar10-subset/imagefolder")
+    for part, count, source_part in (("train", train, "train"), ("val", test, "test")):
+        for class_folder in sorted((source / source_part).iterdir()):
+            target = root / part / class_folder.name
+            target.mkdir(parents=True)
+            for image in sorted(class_folder.iterdir())[:count]:
+                shutil.copy(image, target / image.name)
+    return root
+
+
+def test_rlnas_imagenet_recipe_retrains_from_streamed_files_with_its_augmentation(tmp_path: Path) -> None:
+    folder = _small_image_folder(tmp_path / "images", 6, 3)
+    out = tmp_path / "run"
+    args = ["retrain", "--recipe", str(RECIPES / "rlnas" / "retrain-imagenet.yaml"), "--data-root", str(folder),
+            "--channels", "8", "--layers", "5", "--batch-size", "20", "--epochs", "2", "--device", "cpu", "--quiet",
+            "--set", "data.image_size=32", "--set", "data.eval_batch_size=30", "--set", "data.workers=0",
+            "--out", str(out)]
+    code, output = nas(*args[:-1], str(out), "--stop-after", "1")
+    assert code == 0, output
+    code, output = nas(*args, "--resume")
+    assert code == 0, output
+    records = read_jsonl(out / "metrics.jsonl")
+    assert [r["epoch"] for r in records] == [0, 1]
+    data = read_manifest(out)["config"]["data"]
+    assert (data["stream"], data["crop_style"], data["lighting"]) == (True, "megvii", 0.1)

@@ -258,3 +258,46 @@ def test_exact_evaluation_shards_cover_every_image_exactly_once() -> None:
         assert len(loader) == len(batches)
         seen += [int(i) for _, _, indices in batches for i in indices]
     assert sorted(seen) == sorted(int(i) for i in images.indices)
+
+
+def test_lighting_shifts_training_batches_by_whole_pixel_levels_and_leaves_evaluation_alone() -> None:
+    data = _random_set(32)
+    plain = AugmentConfig(crop_pad=0, flip=False, normalize=False)
+    lit = AugmentConfig(crop_pad=0, flip=False, normalize=False, lighting=0.1)
+    before = _batches(BatchLoader(data, 16, train=True, seed=2, augment=plain), 0)
+    after = _batches(BatchLoader(data, 16, train=True, seed=2, augment=lit), 0)
+    assert _same(after, _batches(BatchLoader(data, 16, train=True, seed=2, augment=lit), 0))
+    for (x, labels, _), (y, labels_lit, _) in zip(before, after, strict=True):
+        assert torch.equal(labels, labels_lit) and not torch.equal(x, y)
+        levels = y * 255
+        assert torch.allclose(levels, levels.round(), atol=1e-4) and 0 <= float(y.min()) <= float(y.max()) <= 1
+    evaluation = _batches(BatchLoader(data, 16, train=False, seed=2, augment=lit), 0)
+    assert _same(evaluation, _batches(BatchLoader(data, 16, train=False, seed=2, augment=plain), 0))
+
+
+def test_crop_style_is_checked_and_needs_streamed_files() -> None:
+    with pytest.raises(NasInputError, match="unknown crop style"):
+        AugmentConfig(crop_style="opencv")  # type: ignore[arg-type]
+    with pytest.raises(NasInputError, match="lighting"):
+        AugmentConfig(lighting=-0.1)
+    with pytest.raises(NasInputError, match="data.stream true"):
+        BatchLoader(_random_set(16), 8, train=True, seed=0, augment=AugmentConfig(crop_style="megvii"))
+
+
+def test_megvii_streamed_folder_is_deterministic_resumable_and_worker_independent() -> None:
+    folder = require_shared("cifar10-subset/imagefolder")
+    listing = list_image_folder(folder, train=False).subset(range(0, 1000, 10))
+    augment = AugmentConfig(crop_style="megvii", lighting=0.1, normalize=False)
+    train = FolderStreamLoader(listing, 20, train=True, seed=3, image_size=24, workers=0, augment=augment)
+    first = _batches(train, 1)
+    assert len(first) == 5 and first[0][0].shape == (20, 3, 24, 24)
+    assert _same(first, _batches(train, 1)) and _same(first[2:], _batches(train, 1, start_step=2))
+    parallel = FolderStreamLoader(listing, 20, train=True, seed=3, image_size=24, workers=2, augment=augment)
+    assert _same(first[:2], _batches(parallel, 1)[:2])
+    torchvision_style = FolderStreamLoader(listing, 20, train=True, seed=3, image_size=24, workers=0,
+                                           augment=AugmentConfig(normalize=False, lighting=0.1))
+    assert not torch.equal(first[0][0], _batches(torchvision_style, 1)[0][0])
+    evaluation = FolderStreamLoader(listing.subset(range(4)), 4, train=False, seed=0, image_size=28, workers=0,
+                                    augment=augment)
+    images, _, _ = next(iter(evaluation))
+    assert images.shape == (4, 3, 28, 28)
