@@ -258,6 +258,9 @@ class DataConfig:
     zero-padded past the edges, bilinear without antialiasing; `nascli.data.transforms`)."""
     lighting: float = 0.0
     """Standard deviation of the AlexNet PCA colour noise on training images (0: off; RLNAS ImageNet: 0.1)."""
+    batch_scope: typing.Literal["process", "global"] = "process"
+    """How batch_size, eval_batch_size and workers count under torchrun: per process, or as totals that each of the
+    W processes divides, taking ⌊total / W⌋ as the multi-GPU references do (`args.batch_size // world_size`)."""
 
 
 @dataclasses.dataclass

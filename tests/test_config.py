@@ -78,5 +78,6 @@ def test_rlnas_darts_imagenet_supernet_recipe_streams_with_the_reference_augment
     cfg, _ = resolve_config(TrainSupernetConfig, REPO / "recipes/rlnas/darts-imagenet.yaml", section="train_supernet")
     data = cfg.data
     assert (data.dataset, data.labels, data.label_seed, data.image_size) == ("imagenet", "random", 0, 224)
+    assert (data.batch_size, data.batch_scope, data.workers) == (512, "global", 32)  # train.py: //= world_size
     assert (data.stream, data.crop_style, data.lighting, data.flip, data.normalize) == (True, "megvii", 0.1, True,
                                                                                         False)

@@ -63,7 +63,8 @@ def retrain_command(
     stop_after: int | None = typer.Option(None, "--stop-after", help="Train only the first N epochs of the "
                                           "schedule (the LR curve stays the full run's); --resume goes on "
                                           "(default: all)."),
-    batch_size: int | None = typer.Option(None, help="Images per step on each process (default: recipe, else 64)."),
+    batch_size: int | None = typer.Option(None, help="Images per step on each process, or on all processes together "
+                                          "when data.batch_scope is global. (default: recipe, else 64)"),
     lr: float | None = typer.Option(None, help="Initial learning rate (default: recipe, else 0.025)."),
     channels: int | None = typer.Option(None, help="Initial channels C (default: recipe, else DARTS 36 on CIFAR "
                                         "and 48 on ImageNet, NB201 16)."),

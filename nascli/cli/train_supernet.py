@@ -34,8 +34,8 @@ def train_supernet_command(
     epochs: int | None = typer.Option(None, help="Length of the LR schedule in epochs. (default: recipe or 250)"),
     stop_after: int | None = typer.Option(None, "--stop-after", help="Train only the first N epochs of the "
                                           "schedule (the LR curve stays the full run's)."),
-    batch_size: int | None = typer.Option(None, help="Batch size per step (all ranks together divide it "
-                                          "no further: each rank takes this many). (default: 64)"),
+    batch_size: int | None = typer.Option(None, help="Images per step on each process, or on all processes "
+                                          "together when data.batch_scope is global. (default: 64)"),
     lr: float | None = typer.Option(None, help="Initial learning rate. (default: 0.025)"),
     lr_min: float | None = typer.Option(None, help="Final learning rate of the schedule. (default: 0.001)"),
     weight_decay: float | None = typer.Option(None, help="SGD weight decay. (default: 5e-4)"),

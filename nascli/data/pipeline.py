@@ -74,17 +74,31 @@ def augment_config(cfg: DataConfig) -> AugmentConfig:
                          mean=mean, std=std, crop_style=cfg.crop_style, lighting=cfg.lighting)
 
 
+def per_process(cfg: DataConfig, total: int, world_size: int, what: str = "batch_size") -> int:
+    """`total` as one process's share: itself when batch_scope is process, else ⌊total / world size⌋."""
+    if cfg.batch_scope == "process" or world_size == 1:
+        return total
+    share = total // world_size
+    if share < 1 and what != "workers":
+        raise NasInputError(f"data.{what} {total} over {world_size} processes leaves none per process: "
+                            f"raise it to at least {world_size}, or set data.batch_scope process")
+    return share
+
+
 def train_loader(images: ImageSource, cfg: DataConfig, seed: int, device: torch.device, dist: DistInfo,
                  batch_size: int | None = None) -> BatchLoader | FolderStreamLoader:
     """Shuffled, augmented, sharded-by-rank batches; order and augmentation depend only on (seed, epoch, step)."""
-    return loader_for(images, batch_size or cfg.batch_size, train=True, seed=seed, augment=augment_config(cfg),
-                      device=device, rank=dist.rank, world_size=dist.world_size, image_size=cfg.image_size,
-                      workers=cfg.workers)
+    batch = per_process(cfg, batch_size or cfg.batch_size, dist.world_size)
+    return loader_for(images, batch, train=True, seed=seed, augment=augment_config(cfg), device=device,
+                      rank=dist.rank, world_size=dist.world_size, image_size=cfg.image_size,
+                      workers=per_process(cfg, cfg.workers, dist.world_size, "workers"))
 
 
-def eval_loader(images: ImageSource, cfg: DataConfig, device: torch.device, dist: DistInfo
-                ) -> BatchLoader | FolderStreamLoader:
-    """Fixed-order, un-augmented batches."""
-    return loader_for(images, cfg.eval_batch_size, train=False, seed=0, augment=augment_config(cfg), device=device,
-                      drop_last=False, rank=dist.rank, world_size=dist.world_size, image_size=cfg.image_size,
-                      workers=cfg.workers)
+def eval_loader(images: ImageSource, cfg: DataConfig, device: torch.device, dist: DistInfo, *,
+                channels_last: bool = False, exact_shards: bool = False) -> BatchLoader | FolderStreamLoader:
+    """Fixed-order, un-augmented batches (`exact_shards`: no image twice across ranks, see `loader_for`)."""
+    batch = per_process(cfg, cfg.eval_batch_size, dist.world_size, "eval_batch_size")
+    return loader_for(images, batch, train=False, seed=0, augment=augment_config(cfg), device=device,
+                      drop_last=False, rank=dist.rank, world_size=dist.world_size, channels_last=channels_last,
+                      exact_shards=exact_shards, image_size=cfg.image_size,
+                      workers=per_process(cfg, cfg.workers, dist.world_size, "workers"))

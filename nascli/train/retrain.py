@@ -20,8 +20,8 @@ from torch import nn
 from nascli.artifacts import RunFolder, atomic_torch_save
 from nascli.config import RetrainConfig, to_dict
 from nascli.data.datasets import canonical_dataset_name
-from nascli.data.loader import BatchLoader, FolderStreamLoader, loader_for
-from nascli.data.pipeline import augment_config, evaluation_set, train_loader, training_set
+from nascli.data.loader import BatchLoader, FolderStreamLoader
+from nascli.data.pipeline import eval_loader, evaluation_set, train_loader, training_set
 from nascli.errors import NasInputError
 from nascli.spaces.base import Architecture, NetworkConfig, SearchSpace
 from nascli.spaces.flops import count_flops, count_params
@@ -170,10 +170,8 @@ def build_loaders(cfg: RetrainConfig, device: torch.device, dist: DistInfo
     data = cfg.data
     canonical_dataset_name(data.dataset)  # an unknown name fails here, before any image is read
     train = train_loader(training_set(data, cfg.seed).images, data, cfg.seed, device, dist)
-    test = loader_for(evaluation_set(data, cfg.seed), data.eval_batch_size, train=False, seed=cfg.seed,
-                      augment=augment_config(data), device=device, drop_last=False, rank=dist.rank,
-                      world_size=dist.world_size, channels_last=cfg.runtime.channels_last, exact_shards=True,
-                      image_size=data.image_size, workers=data.workers)
+    test = eval_loader(evaluation_set(data, cfg.seed), data, device, dist, channels_last=cfg.runtime.channels_last,
+                       exact_shards=True)
     if train.num_classes != test.num_classes:
         raise NasInputError(f"the training set has {train.num_classes} classes but the test set "
                             f"{test.num_classes}: point --data-root at one dataset")

@@ -171,6 +171,7 @@ def test_rlnas_imagenet_recipe_holds_the_reference_settings() -> None:
     cfg = recipe("rlnas/retrain-imagenet.yaml")
     assert (cfg.space, cfg.genotype, cfg.model.channels, cfg.model.layers) == ("darts", "RLDARTS", 46, 14)
     assert (cfg.data.dataset, cfg.data.image_size, cfg.data.batch_size) == ("imagefolder", 224, 1024)
+    assert (cfg.data.batch_scope, cfg.data.workers) == ("global", 32)  # retrain.py: batch_size //= world_size
     assert cfg.data.normalize is False and cfg.data.cutout == 0
     # utils.py get_train_transform / get_eval_transform: cv2 square crop + PCA lighting 0.1 + flip; OpencvResize
     assert (cfg.data.stream, cfg.data.crop_style, cfg.data.lighting, cfg.data.flip) == (True, "megvii", 0.1, True)

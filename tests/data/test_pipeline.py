@@ -1,0 +1,51 @@
+"""DataConfig → image sets and loaders: what each process takes under torchrun, streaming decisions."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from nascli.config import DataConfig
+from nascli.data.datasets import ImageSet
+from nascli.data.folders import FolderListing
+from nascli.data.loader import BatchLoader, FolderStreamLoader
+from nascli.data.pipeline import eval_loader, evaluation_set, per_process, train_loader, training_set
+from nascli.errors import NasInputError
+from nascli.train.distributed import DistInfo
+from tests.conftest import require_shared
+
+CPU = torch.device("cpu")
+
+
+def test_process_scope_keeps_the_numbers_and_global_scope_divides_them() -> None:
+    per_rank, total = DataConfig(), DataConfig(batch_scope="global")
+    assert per_process(per_rank, 1024, 8) == 1024
+    assert per_process(total, 1024, 8) == 128 and per_process(total, 1024, 1) == 1024
+    assert per_process(total, 1000, 3) == 333  # ⌊1000 / 3⌋, as args.batch_size // world_size
+    assert per_process(total, 4, 8, "workers") == 0  # workers may drop to 0: loading in the main process
+    with pytest.raises(NasInputError, match="batch_scope process"):
+        per_process(total, 4, 8)
+
+
+def test_loaders_take_their_share_of_a_global_batch() -> None:
+    cfg = DataConfig(dataset="synthetic", synthetic_train=256, synthetic_test=64, batch_size=64, eval_batch_size=32,
+                     batch_scope="global")
+    images = training_set(cfg, seed=0).images
+    rank = DistInfo(rank=1, world_size=4)
+    train = train_loader(images, cfg, 0, CPU, rank)
+    assert isinstance(train, BatchLoader) and train.batch_size == 16 and len(train) == 4  # 256 / 4 ranks / 16
+    test = eval_loader(evaluation_set(cfg, seed=0), cfg, CPU, rank)
+    assert test.batch_size == 8
+    assert train_loader(images, DataConfig(dataset="synthetic", batch_size=64), 0, CPU, rank).batch_size == 64
+
+
+def test_image_folders_stream_when_asked_or_too_large_and_other_sets_never() -> None:
+    folder = require_shared("cifar10-subset/imagefolder")
+    streamed = DataConfig(dataset="imagefolder", root=str(folder), stream=True, image_size=16, workers=0)
+    listing = training_set(streamed, seed=0).images
+    assert isinstance(listing, FolderListing) and len(listing) == 5000
+    assert isinstance(train_loader(listing, streamed, 0, CPU, DistInfo()), FolderStreamLoader)
+    held = DataConfig(dataset="imagefolder", root=str(folder), stream=False, image_size=16)
+    assert isinstance(evaluation_set(held, seed=0), ImageSet)
+    with pytest.raises(NasInputError, match="only image folders stream"):
+        training_set(DataConfig(dataset="synthetic", synthetic_train=64, stream=True), seed=0)

@@ -1,0 +1,78 @@
+"""The shipped DrNAS recipes hold the reference's values (methods/drnas.md §2 and §3.1), set explicitly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nascli.config import SearchConfig, resolve_config
+
+RECIPES = Path(__file__).resolve().parents[2] / "recipes" / "drnas"
+
+
+def search_recipe(name: str) -> SearchConfig:
+    return resolve_config(SearchConfig, RECIPES / name, section="search")[0]
+
+
+def stages(cfg: SearchConfig) -> list[tuple[int, int, int | None]]:
+    return [(stage.epochs, stage.partial_channels, stage.ops_kept) for stage in cfg.differentiable.stages]
+
+
+@pytest.mark.parametrize("dataset", ["cifar10", "cifar100", "imagenet16-120"])
+@pytest.mark.parametrize("progressive", [False, True])
+def test_nb201_recipes(dataset: str, progressive: bool) -> None:
+    """201-space/train_search.py and train_search_progressive.py (--method dirichlet)."""
+    cfg = search_recipe(f"nb201-{dataset}{'-progressive' if progressive else ''}.yaml")
+    settings = cfg.differentiable
+    assert (cfg.space, cfg.strategy, cfg.seed, cfg.dataset, settings.data.dataset) == (
+        "nb201", "drnas", 2, dataset, dataset)
+    assert (settings.model.channels, settings.model.layers, settings.data.batch_size) == (16, 5, 64)
+    assert (settings.split, settings.train_portion, settings.data.cutout) == ("first-half", 0.5, 0)
+    optim = settings.optim
+    assert (optim.lr, optim.lr_min, optim.momentum, optim.weight_decay, optim.grad_clip) == (0.025, 0.001, 0.9,
+                                                                                              3e-4, 5)
+    assert (optim.schedule, optim.nesterov, optim.warmup_epochs) == ("cosine", False, 0)
+    arch = settings.arch
+    assert (arch.lr, tuple(arch.betas), arch.weight_decay, settings.regularizer) == (3e-4, (0.5, 0.999), 1e-3, "l2")
+    assert settings.order == "first" and settings.trajectory_samples == 100
+    if progressive:
+        assert stages(cfg) == [(50, 4, None), (50, 2, 3)] and settings.freeze_epochs == 10
+    else:
+        assert stages(cfg) == [(100, 1, None)] and settings.freeze_epochs == 0
+
+
+def test_darts_cifar10_recipe() -> None:
+    """DARTS-space/train_search.py: the search network at evaluation size, lr 0.1, arch lr 6e-4."""
+    cfg = search_recipe("darts-cifar10.yaml")
+    settings = cfg.differentiable
+    assert (cfg.space, cfg.space_options, cfg.strategy, cfg.seed) == ("darts", {"variant": "drnas"}, "drnas", 2)
+    assert (settings.model.channels, settings.model.layers, settings.data.batch_size) == (36, 20, 64)
+    assert (settings.split, settings.train_portion) == ("first-half", 0.5)
+    optim = settings.optim
+    assert (optim.lr, optim.lr_min, optim.weight_decay, optim.grad_clip, optim.schedule) == (0.1, 0.0, 3e-4, 5,
+                                                                                              "cosine")
+    assert (settings.arch.lr, tuple(settings.arch.betas), settings.arch.weight_decay) == (6e-4, (0.5, 0.999), 1e-3)
+    assert stages(cfg) == [(25, 6, None), (25, 4, 4)] and settings.freeze_epochs == 10
+    assert settings.edge_normalization is False
+
+
+def test_darts_imagenet_recipe() -> None:
+    """DARTS-space/train_search_imagenet.py: batch 512 in all, lr 0.5 with a 5-epoch warm-up, K 6 → 3."""
+    cfg = search_recipe("darts-imagenet.yaml")
+    settings = cfg.differentiable
+    data = settings.data
+    assert (cfg.space, cfg.strategy, cfg.seed, settings.split) == ("darts", "drnas", 0, "train-val")
+    assert (settings.model.channels, settings.model.layers, settings.model.options["imagenet"]) == (48, 14, True)
+    assert (data.batch_size, data.batch_scope, data.image_size, data.normalize, data.workers) == (
+        512, "global", 224, True, 16)
+    optim = settings.optim
+    assert (optim.lr, optim.lr_min, optim.weight_decay, optim.grad_clip, optim.warmup_epochs) == (0.5, 0.0, 3e-4, 5,
+                                                                                                   5)
+    arch = settings.arch
+    assert (arch.lr, arch.weight_decay, arch.grad_clip) == (6e-3, 1e-3, 5)
+    assert stages(cfg) == [(25, 6, None), (25, 3, 4)] and settings.freeze_epochs == 10
+
+
+def test_debug_recipe_shrinks_the_stages_to_two_epochs() -> None:
+    assert [stage.epochs for stage in search_recipe("debug.yaml").differentiable.stages] == [2, 2]
