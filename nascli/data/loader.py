@@ -19,7 +19,7 @@ import hashlib
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -180,7 +180,7 @@ def cutout(images: torch.Tensor, length: int, generator: torch.Generator) -> tor
 
 
 class _BatchFinisher:
-    """uint8 batch → float on the device: resize, normalise, cutout (train), channels_last."""
+    """uint8 batch → float on the device: lighting (train), resize, normalise, cutout (train), channels_last."""
 
     def __init__(
         self,
@@ -200,12 +200,12 @@ class _BatchFinisher:
         self.std = torch.tensor(std, dtype=torch.float32, device=device).view(1, 3, 1, 1)
 
     def __call__(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        if self.train and self.augment.lighting > 0 and generator is not None:
+            images = apply_lighting(images, lighting_offsets(images.shape[0], self.augment.lighting, generator))
         batch = images.float().div_(255.0)
         size = self.augment.resize
         if size is not None and (batch.shape[-2], batch.shape[-1]) != (size, size):
             batch = F.interpolate(batch, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-        if self.train and self.augment.lighting > 0 and generator is not None:
-            batch = apply_lighting(batch, lighting_offsets(batch.shape[0], self.augment.lighting, generator))
         if self.augment.normalize:
             batch = (batch - self.mean) / self.std
         if self.train and self.augment.cutout > 0 and generator is not None:
@@ -349,7 +349,7 @@ class _FolderFiles(Dataset):
     """Files of a listing, decoded and cropped per sample; keys are (position, epoch)."""
 
     def __init__(self, listing: FolderListing, train: bool, seed: int, image_size: int, flip: bool,
-                 crop_style: CropStyle = "torchvision") -> None:
+                 crop_style: CropStyle = "torchvision", lighting: float = 0.0) -> None:
         self.paths = [str(path) for path in listing.paths]
         self.labels = torch.as_tensor(listing.labels, dtype=torch.int64)
         self.indices = torch.as_tensor(listing.indices, dtype=torch.int64)
@@ -358,6 +358,7 @@ class _FolderFiles(Dataset):
         self.image_size = image_size
         self.flip = flip
         self.crop_style = crop_style
+        self.lighting = lighting
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -374,37 +375,35 @@ class _FolderFiles(Dataset):
         except OSError as error:
             raise NasInputError(f"imagefolder: cannot decode {self.paths[position]} ({error}); replace it") from None
         size = self.image_size
-        if self.crop_style == "megvii":
-            pixels = TF.pil_to_tensor(image)
-            if self.train:
-                generator = torch.Generator().manual_seed(derive_seed("stream", self.seed, epoch, index))
-                pixels = megvii_random_crop(pixels, size, generator)
-                if self.flip and torch.rand(1, generator=generator).item() < 0.5:
-                    pixels = pixels.flip(-1)
+        if not self.train:
+            if self.crop_style == "megvii":
+                pixels = megvii_eval_resize(TF.pil_to_tensor(image), round(size * 256 / 224))
             else:
-                pixels = TF.center_crop(megvii_eval_resize(pixels, round(size * 256 / 224)), [size, size])
-            return pixels.contiguous(), self.labels[position], self.indices[position]
-        if self.train:
-            generator = torch.Generator().manual_seed(derive_seed("stream", self.seed, epoch, index))
-            top, left, crop_h, crop_w = random_resized_crop_box(image.height, image.width, generator)
-            image = TF.resized_crop(
-                image, top, left, crop_h, crop_w, [size, size], InterpolationMode.BILINEAR, antialias=True
-            )
-            if self.flip and torch.rand(1, generator=generator).item() < 0.5:
-                image = TF.hflip(image)
+                pixels = TF.pil_to_tensor(
+                    TF.resize(image, round(size * 256 / 224), InterpolationMode.BILINEAR, antialias=True))
+            return TF.center_crop(pixels, [size, size]).contiguous(), self.labels[position], self.indices[position]
+        # per-image draws in the reference's order: crop, lighting, flip
+        generator = torch.Generator().manual_seed(derive_seed("stream", self.seed, epoch, index))
+        if self.crop_style == "megvii":
+            pixels = megvii_random_crop(TF.pil_to_tensor(image), size, generator)
         else:
-            image = TF.resize(image, round(size * 256 / 224), InterpolationMode.BILINEAR, antialias=True)
-            image = TF.center_crop(image, [size, size])
-        return TF.pil_to_tensor(image), self.labels[position], self.indices[position]
+            top, left, crop_h, crop_w = random_resized_crop_box(image.height, image.width, generator)
+            pixels = TF.pil_to_tensor(TF.resized_crop(
+                image, top, left, crop_h, crop_w, [size, size], InterpolationMode.BILINEAR, antialias=True))
+        if self.lighting > 0:
+            pixels = apply_lighting(pixels[None], lighting_offsets(1, self.lighting, generator))[0]
+        if self.flip and torch.rand(1, generator=generator).item() < 0.5:
+            pixels = pixels.flip(-1)
+        return pixels.contiguous(), self.labels[position], self.indices[position]
 
 
 class FolderStreamLoader(_ShardedEpochs):
     """Same interface as BatchLoader for folders too large for memory: a DataLoader over the files.
 
     Training: a random-resized crop to image_size (scale 0.08–1; torchvision's rule or the megvii square crop,
-    `AugmentConfig.crop_style`) + flip, drawn per image from sha256(seed, epoch, official index), so the worker
-    count does not matter; then lighting, normalisation and cutout on the device. Evaluation: resize the shorter
-    side to image_size·256/224, centre crop.
+    `AugmentConfig.crop_style`), PCA lighting and flip, drawn per image from sha256(seed, epoch, official index)
+    in the workers, so the worker count does not matter; then normalisation and cutout on the device.
+    Evaluation: resize the shorter side to image_size·256/224, centre crop.
     """
 
     def __init__(
@@ -428,9 +427,12 @@ class FolderStreamLoader(_ShardedEpochs):
         self.listing = listing
         self.workers = workers
         self.image_size = image_size
-        self._files = _FolderFiles(listing, train, self.seed, image_size, self.augment.flip, self.augment.crop_style)
+        self._files = _FolderFiles(listing, train, self.seed, image_size, self.augment.flip, self.augment.crop_style,
+                                   self.augment.lighting)
         defaults = DATASET_DEFAULTS["imagefolder"]
-        self._finish = _BatchFinisher(self.augment, defaults.mean, defaults.std, self.device, train, channels_last)
+        # lighting is drawn per image in the workers, as the references do, not again on the batch
+        batch_augment = replace(self.augment, lighting=0.0)
+        self._finish = _BatchFinisher(batch_augment, defaults.mean, defaults.std, self.device, train, channels_last)
         self._require_batches("images")
 
     @property

@@ -132,11 +132,20 @@ def lighting_offsets(count: int, std: float, generator: torch.Generator) -> torc
     return (alpha * IMAGENET_EIGENVALUES) @ IMAGENET_EIGENVECTORS.T
 
 
-def apply_lighting(images: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
-    """Add per-image RGB `offsets` to uint8-valued [N, 3, H, W] float images in [0, 1], as the reference does.
+def lighting_table(offsets: torch.Tensor) -> torch.Tensor:
+    """uint8 [N, 3, 256]: each input level 0–255 of each image and channel after the reference's lighting step.
 
-    The reference adds the float64 offset to the float32 image/255, multiplies by 255, clips to [0, 255] and
-    truncates to uint8; this reproduces those steps, so the result is again a multiple of 1/255.
+    The reference adds the float64 offset to the float32 level/255, rounds to float32, multiplies by 255, clips
+    to [0, 255] and truncates to uint8; a table of those results for all 256 levels applies it exactly.
     """
-    shifted = (images.double() + offsets.to(images.device).view(-1, 3, 1, 1)).float()
-    return shifted.mul_(255.0).clamp_(0.0, 255.0).floor_().div_(255.0)
+    levels = torch.arange(256, dtype=torch.float32, device=offsets.device) / 255
+    shifted = (levels.double()[None, None, :] + offsets.double()[:, :, None]).float()
+    return shifted.mul_(255.0).clamp_(0.0, 255.0).floor_().to(torch.uint8)
+
+
+def apply_lighting(images: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    """uint8 [N, 3, H, W] images with per-image RGB `offsets` ([N, 3], see `lighting_offsets`) added as the
+    reference adds them (`lighting_table`)."""
+    table = lighting_table(offsets.to(images.device))
+    count, channels = images.shape[:2]
+    return torch.gather(table, 2, images.reshape(count, channels, -1).long()).view_as(images)

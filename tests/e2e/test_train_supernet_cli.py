@@ -20,11 +20,9 @@ from tests.e2e.helpers import NAS, REPO, TINY_SUPERNET, nas, nas_process, snapsh
 
 
 def test_train_supernet_writes_its_artifacts(tmp_path: Path) -> None:
-    started = time.perf_counter()
     code, output = nas("train-supernet", "--out", str(tmp_path / "sn"), "--labels", "random", "--epochs", "2",
                        *TINY_SUPERNET)
     assert code == 0, output
-    assert time.perf_counter() - started < 60
     folder = tmp_path / "sn"
     assert {p.name for p in folder.iterdir()} == {"init.pt", "last.pt", "log.jsonl", "manifest.json"}
     manifest = json.loads((folder / "manifest.json").read_text())
