@@ -262,6 +262,17 @@ class DataConfig:
     """How batch_size, eval_batch_size and workers count under torchrun: per process, or as totals that each of the
     W processes divides, taking ⌊total / W⌋ as the multi-GPU references do (`args.batch_size // world_size`)."""
 
+    def __post_init__(self) -> None:
+        # checked when the recipe is read, before a stage writes anything
+        minimum = {"batch_size": 1, "eval_batch_size": 1, "workers": 0, "cutout": 0, "lighting": 0,
+                   "synthetic_train": 1, "synthetic_test": 1}
+        for name, lowest in minimum.items():
+            value = getattr(self, name)
+            if isinstance(value, int | float) and value < lowest:
+                raise NasInputError(f"data.{name} must be at least {lowest}, got {value}")
+        if self.crop_pad is not None and self.crop_pad < 0:
+            raise NasInputError(f"data.crop_pad must be at least 0 (or null for the dataset's), got {self.crop_pad}")
+
 
 @dataclasses.dataclass
 class ModelConfig:

@@ -81,3 +81,16 @@ def test_rlnas_darts_imagenet_supernet_recipe_streams_with_the_reference_augment
     assert (data.batch_size, data.batch_scope, data.workers) == (512, "global", 32)  # train.py: //= world_size
     assert (data.stream, data.crop_style, data.lighting, data.flip, data.normalize) == (True, "megvii", 0.1, True,
                                                                                         False)
+
+
+@pytest.mark.parametrize("override, fault", [
+    ("data.batch_size=0", "data.batch_size must be at least 1"),
+    ("data.lighting=-0.1", "data.lighting must be at least 0"),
+    ("data.workers=-1", "data.workers must be at least 0"),
+    ("data.crop_pad=-4", "data.crop_pad must be at least 0"),
+    ("data.crop_style=opencv", "data.crop_style must be one of torchvision, megvii"),
+    ("data.batch_scope=all", "data.batch_scope must be one of process, global"),
+])
+def test_out_of_range_data_settings_fail_when_the_recipe_is_read(override: str, fault: str) -> None:
+    with pytest.raises(NasInputError, match=fault):
+        resolve_config(TrainSupernetConfig, None, [override])
