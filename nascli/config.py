@@ -244,7 +244,8 @@ class DataConfig:
     cutout: int = 0
     normalize: bool = True
     normalization: str | None = None
-    """Whose mean/std to normalise with, e.g. cifar10 for CIFAR-10 images read from a folder (None: the dataset's)."""
+    """Whose mean/std to normalise with: a dataset name, e.g. cifar10 for CIFAR-10 images read from a folder, or
+    darts-cifar10 / darts-cifar100 (the DARTS code family's constants); None: the dataset's."""
     image_size: int | None = None
     synthetic_train: int = 5000
     synthetic_test: int = 1000
@@ -258,6 +259,9 @@ class DataConfig:
     zero-padded past the edges, bilinear without antialiasing; `nascli.data.transforms`)."""
     lighting: float = 0.0
     """Standard deviation of the AlexNet PCA colour noise on training images (0: off; RLNAS ImageNet: 0.1)."""
+    drop_last: bool = True
+    """Training batches: drop the last partial batch of an epoch (true), or keep it (false, as a plain DataLoader
+    does in the DARTS and DrNAS scripts)."""
     batch_scope: typing.Literal["process", "global"] = "process"
     """How batch_size, eval_batch_size and workers count under torchrun: per process, or as totals that each of the
     W processes divides, taking ⌊total / W⌋ as the multi-GPU references do (`args.batch_size // world_size`)."""
@@ -272,6 +276,10 @@ class DataConfig:
                 raise NasInputError(f"data.{name} must be at least {lowest}, got {value}")
         if self.crop_pad is not None and self.crop_pad < 0:
             raise NasInputError(f"data.crop_pad must be at least 0 (or null for the dataset's), got {self.crop_pad}")
+        if self.normalization is not None:
+            from nascli.data.datasets import normalization  # data imports config: resolved at call time
+
+            normalization(self.normalization)
 
 
 @dataclasses.dataclass
@@ -301,6 +309,9 @@ class OptimConfig:
     (RLNAS ImageNet retraining; combine with warmup_epochs: 5)."""
     schedule_unit: typing.Literal["epoch", "step"] = "epoch"
     warmup_epochs: int = 0
+    warmup_mode: typing.Literal["scale", "replace"] = "scale"
+    """During the warm-up epochs e < W: `scale` multiplies the schedule's value by (e+1)/W (RLNAS ImageNet
+    retraining); `replace` uses η₀(e+1)/W instead of it (DrNAS ImageNet search, which overwrites the LR)."""
     weight_decay_on: typing.Literal["all", "conv", "conv+linear"] = "all"
     """Which weights decay: all; conv weights only (RLNAS ImageNet supernet); conv and linear weights."""
     grad_clip: float = 0.0

@@ -347,7 +347,23 @@ def _read_imagenet16(root: Path, train: bool) -> tuple[torch.Tensor, torch.Tenso
     return torch.from_numpy(np.concatenate(images)), torch.from_numpy(np.concatenate(labels)), class_names
 
 
+REFERENCE_NORMALIZATIONS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
+    # DARTS utils.py _data_transforms_cifar10 (also DrNAS, PC-DARTS, P-DARTS and the RLNAS copies)
+    "darts-cifar10": ((0.49139968, 0.48215827, 0.44653124), (0.24703233, 0.24348505, 0.26158768)),
+    # DrNAS utils.py _data_transforms_cifar100
+    "darts-cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
+}
+"""Mean/std constants of the DARTS code family, which differ from NAS-Bench-201's (the dataset defaults) by < 2e-4."""
+
+
 def normalization(name: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """(mean, std) on the 0..1 scale that `name` normalises with."""
-    defaults = DATASET_DEFAULTS[canonical_dataset_name(name)]
+    """(mean, std) on the 0..1 scale that `name` normalises with: a dataset's constants or a reference's."""
+    key = name.strip().lower()
+    if key in REFERENCE_NORMALIZATIONS:
+        return REFERENCE_NORMALIZATIONS[key]
+    try:
+        defaults = DATASET_DEFAULTS[canonical_dataset_name(name)]
+    except NasInputError:
+        choices = ", ".join([*DATASETS, *REFERENCE_NORMALIZATIONS])
+        raise NasInputError(f"unknown normalization {name!r}: choose one of {choices}") from None
     return defaults.mean, defaults.std

@@ -90,7 +90,7 @@ def train_loader(images: ImageSource, cfg: DataConfig, seed: int, device: torch.
     """Shuffled, augmented, sharded-by-rank batches; order and augmentation depend only on (seed, epoch, step)."""
     batch = per_process(cfg, batch_size or cfg.batch_size, dist.world_size)
     return loader_for(images, batch, train=True, seed=seed, augment=augment_config(cfg), device=device,
-                      rank=dist.rank, world_size=dist.world_size, image_size=cfg.image_size,
+                      drop_last=cfg.drop_last, rank=dist.rank, world_size=dist.world_size, image_size=cfg.image_size,
                       workers=per_process(cfg, cfg.workers, dist.world_size, "workers"))
 
 

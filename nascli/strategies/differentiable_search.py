@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from nascli.artifacts import RunFolder, atomic_write_json, load_checkpoint
-from nascli.config import DifferentiableConfig, SearchConfig, to_dict
+from nascli.config import DataConfig, DifferentiableConfig, SearchConfig, to_dict
 from nascli.data.folders import list_image_folder
 from nascli.data.loader import STREAM_THRESHOLD_BYTES, ImageSource, derive_seed, hold_or_stream
 from nascli.data.pipeline import eval_loader, evaluation_set, train_loader, training_set
@@ -118,11 +118,17 @@ def _loaders(settings: DifferentiableConfig, seed: int, device: torch.device, di
     weights_set, arch_set = _halves(settings, seed)
     return _Loaders(
         weights=train_loader(weights_set, data, seed, device, dist),
-        arch=train_loader(arch_set, data, arch_seed, device, dist),
+        arch=train_loader(arch_set, _full_batches(data), arch_seed, device, dist),
         evaluation=eval_loader(arch_set, data, device, dist),
         num_classes=weights_set.num_classes,
         sizes=(len(weights_set), len(arch_set)),
     )
+
+
+def _full_batches(data: DataConfig) -> DataConfig:
+    """The architecture half always gets full batches: the references draw each one as the first batch of a fresh
+    shuffle (`next(iter(valid_queue))`), whatever data.drop_last says of the weights half."""
+    return dataclasses.replace(data, drop_last=True)
 
 
 def _folder_loaders(settings: DifferentiableConfig, seed: int, arch_seed: int, device: torch.device,
@@ -139,7 +145,7 @@ def _folder_loaders(settings: DifferentiableConfig, seed: int, arch_seed: int, d
     weights_set, arch_set = (hold_or_stream(listing, data.image_size, stream) for listing in listings)
     return _Loaders(
         weights=train_loader(weights_set, data, seed, device, dist),
-        arch=train_loader(arch_set, data, arch_seed, device, dist),
+        arch=train_loader(arch_set, _full_batches(data), arch_seed, device, dist),
         evaluation=eval_loader(arch_set, data, device, dist),
         num_classes=listings[0].num_classes,
         sizes=(len(listings[0]), len(listings[1])),

@@ -12,7 +12,8 @@ def learning_rate(cfg: OptimConfig, epoch: int, step: int, steps_per_epoch: int)
 
     `cosine`: η_min + (η₀ − η_min)(1 + cos(π t / T))/2 with t in epochs (held within an epoch, as the
     NB201/DARTS references) or in steps. `linear`: η₀ (1 − t/T) down to η_min. Warm-up multiplies by
-    (t+1)/W over the first W epochs (per epoch, as the RLNAS ImageNet retraining).
+    (e+1)/W over the first W epochs (per epoch, as the RLNAS ImageNet retraining), or with warmup_mode
+    `replace` sets η₀(e+1)/W.
     """
     total = max(cfg.epochs, 1)
     if cfg.schedule_unit == "step":
@@ -34,5 +35,6 @@ def learning_rate(cfg: OptimConfig, epoch: int, step: int, steps_per_epoch: int)
     else:
         raise ValueError(f"unknown schedule {cfg.schedule!r}")
     if cfg.warmup_epochs > 0 and epoch < cfg.warmup_epochs:
-        lr = lr * (epoch + 1) / cfg.warmup_epochs
+        base = cfg.lr if cfg.warmup_mode == "replace" else lr
+        lr = base * (epoch + 1) / cfg.warmup_epochs
     return lr

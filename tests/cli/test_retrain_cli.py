@@ -146,6 +146,7 @@ def test_darts_recipe_holds_the_darts_protocol() -> None:
     assert (cfg.space, cfg.genotype, cfg.seed, cfg.data.dataset) == ("darts", "DARTS_V2", 0, "cifar10")
     assert (cfg.model.channels, cfg.model.layers, cfg.model.options) == (36, 20, {"auxiliary": True})
     assert (cfg.data.batch_size, cfg.data.crop_pad, cfg.data.flip, cfg.data.cutout) == (96, 4, True, 16)
+    assert (cfg.data.normalization, cfg.data.drop_last) == ("darts-cifar10", False)  # 50000 = 520 × 96 + 80
     assert (cfg.aux_weight, cfg.drop_path_prob) == (0.4, 0.2)
     optim = cfg.optim
     assert (optim.epochs, optim.lr, optim.lr_min, optim.schedule, optim.schedule_unit) == (600, 0.025, 0.0, "cosine",
@@ -160,6 +161,7 @@ def test_darts_recipe_holds_the_darts_protocol() -> None:
 
 def test_drnas_recipe_holds_the_drnas_protocol() -> None:
     cfg = recipe("drnas/retrain-cifar10.yaml")
+    assert (cfg.data.normalization, cfg.data.drop_last) == ("darts-cifar10", False)
     assert (cfg.genotype, cfg.data.batch_size, cfg.drop_path_prob, cfg.aux_weight) == ("DrNAS_cifar10", 64, 0.3, 0.4)
     assert (cfg.model.channels, cfg.model.layers, cfg.data.cutout, cfg.seed) == (36, 20, 16, 0)
     optim = cfg.optim

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
 from nascli.config import DataConfig
-from nascli.data.datasets import ImageSet
+from nascli.data.datasets import ImageSet, normalization
 from nascli.data.folders import FolderListing
 from nascli.data.loader import BatchLoader, FolderStreamLoader
 from nascli.data.pipeline import eval_loader, evaluation_set, per_process, train_loader, training_set
@@ -49,3 +51,23 @@ def test_image_folders_stream_when_asked_or_too_large_and_other_sets_never() -> 
     assert isinstance(evaluation_set(held, seed=0), ImageSet)
     with pytest.raises(NasInputError, match="only image folders stream"):
         training_set(DataConfig(dataset="synthetic", synthetic_train=64, stream=True), seed=0)
+
+
+def test_drop_last_false_keeps_the_partial_batch_as_a_plain_dataloader() -> None:
+    cfg = DataConfig(dataset="synthetic", synthetic_train=100, batch_size=32, drop_last=False)
+    loader = train_loader(training_set(cfg, seed=0).images, cfg, 0, CPU, DistInfo())
+    sizes = [labels.shape[0] for _, labels, _ in loader.iterate(0)]
+    assert sizes == [32, 32, 32, 4] and len(loader) == 4
+    dropped = dataclasses.replace(cfg, drop_last=True)
+    assert len(train_loader(training_set(dropped, seed=0).images, dropped, 0, CPU, DistInfo())) == 3
+
+
+def test_reference_normalizations_are_the_darts_constants() -> None:
+    assert normalization("darts-cifar10") == ((0.49139968, 0.48215827, 0.44653124),
+                                              (0.24703233, 0.24348505, 0.26158768))
+    assert normalization("DARTS-CIFAR100") == ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762))
+    mean, std = normalization("cifar10")  # NAS-Bench-201's constants: within 2e-4 of DARTS's
+    assert max(abs(a - b) for a, b in zip(mean + std, normalization("darts-cifar10")[0] +
+                                          normalization("darts-cifar10")[1], strict=True)) < 2e-4
+    with pytest.raises(NasInputError, match="unknown normalization 'darts-cifar'.*darts-cifar10"):
+        DataConfig(normalization="darts-cifar")

@@ -29,6 +29,9 @@ def test_nb201_recipes(dataset: str, progressive: bool) -> None:
         "nb201", "drnas", 2, dataset, dataset)
     assert (settings.model.channels, settings.model.layers, settings.data.batch_size) == (16, 5, 64)
     assert (settings.split, settings.train_portion, settings.data.cutout) == ("first-half", 0.5, 0)
+    # utils._data_transforms_cifar10/100 (ImageNet16: NB201's constants, the dataset default); no drop_last
+    expected_norm = {"cifar10": "darts-cifar10", "cifar100": "darts-cifar100", "imagenet16-120": None}[dataset]
+    assert (settings.data.normalization, settings.data.drop_last) == (expected_norm, False)
     optim = settings.optim
     assert (optim.lr, optim.lr_min, optim.momentum, optim.weight_decay, optim.grad_clip) == (0.025, 0.001, 0.9,
                                                                                               3e-4, 5)
@@ -49,6 +52,7 @@ def test_darts_cifar10_recipe() -> None:
     assert (cfg.space, cfg.space_options, cfg.strategy, cfg.seed) == ("darts", {"variant": "drnas"}, "drnas", 2)
     assert (settings.model.channels, settings.model.layers, settings.data.batch_size) == (36, 20, 64)
     assert (settings.split, settings.train_portion) == ("first-half", 0.5)
+    assert (settings.data.normalization, settings.data.drop_last) == ("darts-cifar10", False)
     optim = settings.optim
     assert (optim.lr, optim.lr_min, optim.weight_decay, optim.grad_clip, optim.schedule) == (0.1, 0.0, 3e-4, 5,
                                                                                               "cosine")
@@ -66,9 +70,11 @@ def test_darts_imagenet_recipe() -> None:
     assert (settings.model.channels, settings.model.layers, settings.model.options["imagenet"]) == (48, 14, True)
     assert (data.batch_size, data.batch_scope, data.image_size, data.normalize, data.workers) == (
         512, "global", 224, True, 16)
+    assert data.drop_last is False and data.normalization is None  # ImageNet mean/std, the dataset default
     optim = settings.optim
     assert (optim.lr, optim.lr_min, optim.weight_decay, optim.grad_clip, optim.warmup_epochs) == (0.5, 0.0, 3e-4, 5,
                                                                                                    5)
+    assert optim.warmup_mode == "replace"  # param_group['lr'] = lr·(e+1)/5, not a multiple of the cosine
     arch = settings.arch
     assert (arch.lr, arch.weight_decay, arch.grad_clip) == (6e-3, 1e-3, 5)
     assert stages(cfg) == [(25, 6, None), (25, 3, 4)] and settings.freeze_epochs == 10

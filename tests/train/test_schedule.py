@@ -21,6 +21,17 @@ def test_warmup_multiplies_by_epoch_fraction() -> None:
     assert [round(learning_rate(cfg, e, 0, 1), 12) for e in range(6)] == [0.1, 0.2, 0.3, 0.4, 0.5, 0.5]
 
 
+def test_replace_warmup_overwrites_the_cosine_as_drnas_imagenet_does() -> None:
+    """train_search_imagenet.py: param_group['lr'] = lr·(e+1)/5 for e < 5, the cosine value afterwards."""
+    cfg = OptimConfig(epochs=50, lr=0.5, lr_min=0.0, schedule="cosine", warmup_epochs=5, warmup_mode="replace")
+    for epoch in range(50):
+        cosine = 0.5 * (1 + math.cos(math.pi * epoch / 50)) / 2
+        expected = 0.5 * (epoch + 1) / 5 if epoch < 5 else cosine
+        assert math.isclose(learning_rate(cfg, epoch, 0, 10), expected, abs_tol=1e-15)
+    scaled = OptimConfig(epochs=50, lr=0.5, lr_min=0.0, schedule="cosine", warmup_epochs=5)
+    assert learning_rate(scaled, 4, 0, 10) < learning_rate(cfg, 4, 0, 10) == 0.5
+
+
 def test_linear_per_step_reaches_the_floor() -> None:
     cfg = OptimConfig(epochs=2, lr=0.1, lr_min=0.001, schedule="linear", schedule_unit="step")
     assert math.isclose(learning_rate(cfg, 1, 0, 10), 0.05)
