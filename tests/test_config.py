@@ -71,6 +71,7 @@ def test_shipped_rlnas_recipes_hold_the_reference_settings(name: str) -> None:
     assert cfg.data.labels == "random" and cfg.sampler == "default"
     assert cfg.data.train_split == ("cifar10_search_split:train" if name == "cifar10" else None)
     assert cfg.data.crop_pad == (2 if name == "imagenet16-120" else 4)
+    assert cfg.data.drop_last is False  # xautodl's search loader keeps the last partial batch (25000 = 390×64 + 40)
 
 
 def test_rlnas_darts_imagenet_supernet_recipe_streams_with_the_reference_augmentation() -> None:
@@ -79,6 +80,7 @@ def test_rlnas_darts_imagenet_supernet_recipe_streams_with_the_reference_augment
     data = cfg.data
     assert (data.dataset, data.labels, data.label_seed, data.image_size) == ("imagenet", "random", 0, 224)
     assert (data.batch_size, data.batch_scope, data.workers) == (512, "global", 32)  # train.py: //= world_size
+    assert data.drop_last is False
     assert (data.stream, data.crop_style, data.lighting, data.flip, data.normalize) == (True, "megvii", 0.1, True,
                                                                                         False)
 
@@ -94,3 +96,12 @@ def test_rlnas_darts_imagenet_supernet_recipe_streams_with_the_reference_augment
 def test_out_of_range_data_settings_fail_when_the_recipe_is_read(override: str, fault: str) -> None:
     with pytest.raises(NasInputError, match=fault):
         resolve_config(TrainSupernetConfig, None, [override])
+
+
+def test_rlnas_darts_cifar10_supernet_recipe_uses_the_darts_data_pipeline() -> None:
+    """darts_search_space/cifar10/rlnas/train_supernet/train.py: _data_transforms_cifar10, labels from --seed 1."""
+    cfg, _ = resolve_config(TrainSupernetConfig, REPO / "recipes/rlnas/darts-cifar10.yaml", section="train_supernet")
+    data = cfg.data
+    assert (data.labels, data.label_seed, data.batch_size, data.crop_pad, data.cutout) == ("random", 1, 64, 4, 0)
+    assert (data.normalization, data.drop_last) == ("darts-cifar10", False)
+    assert (cfg.optim.lr, cfg.optim.lr_min, cfg.optim.weight_decay, cfg.optim.grad_clip) == (0.025, 0.001, 3e-4, 5)
