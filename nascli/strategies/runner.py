@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,12 +52,28 @@ def _bench_dataset(dataset: str | None) -> str:
     return dataset if dataset in BENCH_DATASETS else "cifar10"
 
 
-def _write_scores(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+def _csv_text(rows: list[list[Any]]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    atomic_write_text(path, buffer.getvalue())
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
+
+
+def _append_scores(path: Path, rows: list[list[Any]]) -> None:
+    """Append rows to scores.csv and flush them to disk (the state written after them says how many count)."""
+    with open(path, "a", encoding="utf-8", newline="") as handle:
+        handle.write(_csv_text(rows))
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _restore_scores(path: Path, header: list[str], rows_written: int) -> None:
+    """Cut scores.csv back to its header and the first `rows_written` rows, those the saved state accounts for
+    (rows appended after the last state write, by a run that then stopped, are scored again)."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True) if path.exists() else []
+    if len(lines) < 1 + rows_written or lines[0] != _csv_text([header]):
+        raise NasInputError(f"{path} holds fewer rows than the search state records, or another header: delete "
+                            f"the folder's {STATE_FILE} to restart the search, or use a new --out")
+    atomic_write_text(path, "".join(lines[: 1 + rows_written]))
 
 
 def run_search(cfg: SearchConfig, out: str | Path, *, supernet: str | Path | None = None, resume: bool = False,
@@ -88,23 +105,26 @@ def run_search(cfg: SearchConfig, out: str | Path, *, supernet: str | Path | Non
     score = make_score(cfg.score, context)
     extras = [make_score(name, context) for name in cfg.extra_scores if name != cfg.score]
     strategy = make_strategy(cfg.strategy, space, cfg, make_constraint(space, cfg.constraints, dataset))
-    rows: list[list[Any]] = []
+    header = ["arch", cfg.score, *[e.name for e in extras], "step"] + (["index"] if space.is_finite() else [])
+    rows_written = 0
     state_path = run.file(STATE_FILE)
     if resumed and state_path.exists():
         try:
             saved = json.loads(state_path.read_text(encoding="utf-8"))
             strategy.load_state_dict(saved["strategy"])
-            rows = saved["rows"]
+            rows_written = int(saved["rows_written"])
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise NasInputError(f"{state_path} is corrupt ({type(exc).__name__}): delete the folder's "
                                 f"{STATE_FILE} to restart the search, or use a new --out") from None
+        _restore_scores(run.file("scores.csv"), header, rows_written)
         write_jsonl(run.file("history.jsonl"), [r for r in read_jsonl(run.file("history.jsonl"))
                                                  if r.get("generation", -1) < strategy.step])
-    elif run.file("history.jsonl").exists():
-        write_jsonl(run.file("history.jsonl"), [])
+    else:
+        atomic_write_text(run.file("scores.csv"), _csv_text([header]))
+        if run.file("history.jsonl").exists():
+            write_jsonl(run.file("history.jsonl"), [])
     run.start(kind="search", space=space.name, dataset=dataset, config={**to_dict(cfg), "meta": meta or {}},
               seed=cfg.seed, parents=parents, extra={"score": cfg.score, "strategy": cfg.strategy})
-    header = ["arch", cfg.score, *[e.name for e in extras], "step"] + (["index"] if space.is_finite() else [])
     total = _planned_steps(strategy, cfg, space)
     progress = make_progress(not cfg.runtime.quiet)
     with progress:
@@ -119,14 +139,17 @@ def run_search(cfg: SearchConfig, out: str | Path, *, supernet: str | Path | Non
             step = strategy.step
             record = strategy.tell(archs, values.tolist())
             indices = space.indices_of(archs) if space.is_finite() and hasattr(space, "indices_of") else None
+            rows = []
             for i, arch in enumerate(archs):
                 row = [space.format(arch), _num(values[i]), *[_num(v[i]) for v in extra_values], step]
                 if space.is_finite():
                     row.append(int(indices[i]) if indices is not None else space.index(arch))
                 rows.append(row)
-            _write_scores(run.file("scores.csv"), header, rows)
+            # rows first, then the state that counts them: a stop in between scores this step again on --resume
+            _append_scores(run.file("scores.csv"), rows)
+            rows_written += len(rows)
             append_jsonl(run.file("history.jsonl"), record)
-            atomic_write_json(state_path, {"strategy": strategy.state_dict(), "rows": rows})
+            atomic_write_json(state_path, {"strategy": strategy.state_dict(), "rows_written": rows_written})
             progress.advance(task)
             progress.update(task, info=f"best {record['best_so_far']:.4f}")
     best, best_score = strategy.best()
@@ -148,8 +171,8 @@ def run_search(cfg: SearchConfig, out: str | Path, *, supernet: str | Path | Non
         genotype["bench"] = top[0]["bench"] if top[0]["arch"] == space.format(best) else _bench_row(
             context, space, best)
     atomic_write_json(run.file("genotype.json"), genotype)
-    run.finish("done", evaluated=len(rows), best=space.format(best), best_score=best_score)
-    return SearchRun(out=run.path, best=best, best_score=best_score, top=top, evaluated=len(rows), space=space)
+    run.finish("done", evaluated=rows_written, best=space.format(best), best_score=best_score)
+    return SearchRun(out=run.path, best=best, best_score=best_score, top=top, evaluated=rows_written, space=space)
 
 
 def _num(value: float) -> float | str:

@@ -187,6 +187,26 @@ def test_an_interrupted_search_resumes_to_the_identical_result(tmp_path: Path) -
     assert (tmp_path / "straight" / "history.jsonl").read_text() == (tmp_path / "run" / "history.jsonl").read_text()
 
 
+def test_rows_appended_after_the_last_state_are_scored_again_on_resume(tmp_path: Path) -> None:
+    """scores.csv grows by appends; a stop between a step's append and its state write leaves rows no state
+    accounts for: --resume cuts them and scores that step again, so the file equals an uninterrupted run's."""
+    cfg = SearchConfig(space="nb201", strategy="evolution", score="flaky-bench", dataset="cifar10", seed=4,
+                       evolution=EvolutionConfig(population=20, parents=10, mutation=10, crossover=10, generations=4))
+    cfg.runtime.quiet = True
+    FlakyBench.calls, FlakyBench.crash_on = 0, None
+    run_search(cfg, tmp_path / "straight")
+    FlakyBench.calls, FlakyBench.crash_on = 0, 3
+    with pytest.raises(_Crash):
+        run_search(cfg, tmp_path / "run")
+    scores = tmp_path / "run" / "scores.csv"
+    with scores.open("a") as handle:  # the rows of step 3, appended before a kill that beat the state write
+        handle.write("".join(f"|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,0.0,2,{k}\n" for k in range(20)))
+        handle.write("|none~0|+|none~0|none")  # and half a line
+    FlakyBench.calls, FlakyBench.crash_on = 0, None
+    run_search(cfg, tmp_path / "run", resume=True)
+    assert scores.read_text() == (tmp_path / "straight" / "scores.csv").read_text()
+
+
 def test_unknown_context_needs_are_reported() -> None:
     from nascli.spaces import get_space
 
