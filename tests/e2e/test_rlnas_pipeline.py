@@ -166,15 +166,22 @@ if "flaky-bench" not in SCORES:
     SCORES.add("flaky-bench", FlakyBench)
 
 
-def test_an_interrupted_search_resumes_to_the_identical_result(tmp_path: Path) -> None:
+def _straight_and_crashed(tmp_path: Path, generations: int, crash_on: int) -> SearchConfig:
+    """An evolution on the flaky oracle run straight into tmp/straight, and into tmp/run crashing at a call."""
     cfg = SearchConfig(space="nb201", strategy="evolution", score="flaky-bench", dataset="cifar10", seed=4,
-                       evolution=EvolutionConfig(population=20, parents=10, mutation=10, crossover=10, generations=6))
+                       evolution=EvolutionConfig(population=20, parents=10, mutation=10, crossover=10,
+                                                 generations=generations))
     cfg.runtime.quiet = True
     FlakyBench.calls, FlakyBench.crash_on = 0, None
     run_search(cfg, tmp_path / "straight")
-    FlakyBench.calls, FlakyBench.crash_on = 0, 4
+    FlakyBench.calls, FlakyBench.crash_on = 0, crash_on
     with pytest.raises(_Crash):
         run_search(cfg, tmp_path / "run")
+    return cfg
+
+
+def test_an_interrupted_search_resumes_to_the_identical_result(tmp_path: Path) -> None:
+    cfg = _straight_and_crashed(tmp_path, generations=6, crash_on=4)
     assert len(_rows(tmp_path / "run" / "scores.csv")) == 60
     FlakyBench.calls, FlakyBench.crash_on = 0, None
     run_search(cfg, tmp_path / "run", resume=True)
@@ -190,14 +197,7 @@ def test_an_interrupted_search_resumes_to_the_identical_result(tmp_path: Path) -
 def test_rows_appended_after_the_last_state_are_scored_again_on_resume(tmp_path: Path) -> None:
     """scores.csv grows by appends; a stop between a step's append and its state write leaves rows no state
     accounts for: --resume cuts them and scores that step again, so the file equals an uninterrupted run's."""
-    cfg = SearchConfig(space="nb201", strategy="evolution", score="flaky-bench", dataset="cifar10", seed=4,
-                       evolution=EvolutionConfig(population=20, parents=10, mutation=10, crossover=10, generations=4))
-    cfg.runtime.quiet = True
-    FlakyBench.calls, FlakyBench.crash_on = 0, None
-    run_search(cfg, tmp_path / "straight")
-    FlakyBench.calls, FlakyBench.crash_on = 0, 3
-    with pytest.raises(_Crash):
-        run_search(cfg, tmp_path / "run")
+    cfg = _straight_and_crashed(tmp_path, generations=4, crash_on=3)
     scores = tmp_path / "run" / "scores.csv"
     with scores.open("a") as handle:  # the rows of step 3, appended before a kill that beat the state write
         handle.write("".join(f"|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,0.0,2,{k}\n" for k in range(20)))
