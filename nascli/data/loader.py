@@ -348,17 +348,14 @@ class BatchLoader(_ShardedEpochs):
 class _FolderFiles(Dataset):
     """Files of a listing, decoded and cropped per sample; keys are (position, epoch)."""
 
-    def __init__(self, listing: FolderListing, train: bool, seed: int, image_size: int, flip: bool,
-                 crop_style: CropStyle = "torchvision", lighting: float = 0.0) -> None:
+    def __init__(self, listing: FolderListing, train: bool, seed: int, image_size: int, augment: AugmentConfig) -> None:
         self.paths = [str(path) for path in listing.paths]
         self.labels = torch.as_tensor(listing.labels, dtype=torch.int64)
         self.indices = torch.as_tensor(listing.indices, dtype=torch.int64)
         self.train = train
         self.seed = seed
         self.image_size = image_size
-        self.flip = flip
-        self.crop_style = crop_style
-        self.lighting = lighting
+        self.augment = augment
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -375,8 +372,9 @@ class _FolderFiles(Dataset):
         except OSError as error:
             raise NasInputError(f"imagefolder: cannot decode {self.paths[position]} ({error}); replace it") from None
         size = self.image_size
+        augment = self.augment
         if not self.train:
-            if self.crop_style == "megvii":
+            if augment.crop_style == "megvii":
                 pixels = megvii_eval_resize(TF.pil_to_tensor(image), round(size * 256 / 224))
             else:
                 pixels = TF.pil_to_tensor(
@@ -384,15 +382,15 @@ class _FolderFiles(Dataset):
             return TF.center_crop(pixels, [size, size]).contiguous(), self.labels[position], self.indices[position]
         # per-image draws in the reference's order: crop, lighting, flip
         generator = torch.Generator().manual_seed(derive_seed("stream", self.seed, epoch, index))
-        if self.crop_style == "megvii":
+        if augment.crop_style == "megvii":
             pixels = megvii_random_crop(TF.pil_to_tensor(image), size, generator)
         else:
             top, left, crop_h, crop_w = random_resized_crop_box(image.height, image.width, generator)
             pixels = TF.pil_to_tensor(TF.resized_crop(
                 image, top, left, crop_h, crop_w, [size, size], InterpolationMode.BILINEAR, antialias=True))
-        if self.lighting > 0:
-            pixels = apply_lighting(pixels[None], lighting_offsets(1, self.lighting, generator))[0]
-        if self.flip and torch.rand(1, generator=generator).item() < 0.5:
+        if augment.lighting > 0:
+            pixels = apply_lighting(pixels[None], lighting_offsets(1, augment.lighting, generator))[0]
+        if augment.flip and torch.rand(1, generator=generator).item() < 0.5:
             pixels = pixels.flip(-1)
         return pixels.contiguous(), self.labels[position], self.indices[position]
 
@@ -427,8 +425,7 @@ class FolderStreamLoader(_ShardedEpochs):
         self.listing = listing
         self.workers = workers
         self.image_size = image_size
-        self._files = _FolderFiles(listing, train, self.seed, image_size, self.augment.flip, self.augment.crop_style,
-                                   self.augment.lighting)
+        self._files = _FolderFiles(listing, train, self.seed, image_size, self.augment)
         defaults = DATASET_DEFAULTS["imagefolder"]
         # lighting is drawn per image in the workers, as the references do, not again on the batch
         batch_augment = replace(self.augment, lighting=0.0)
@@ -471,7 +468,8 @@ class FolderStreamLoader(_ShardedEpochs):
 
 
 # --- choosing a loader ------------------------------------------------------------------------------------
-def _folder_bytes(listing: FolderListing, image_size: int | None) -> int:
+def decoded_bytes(listing: FolderListing, image_size: int | None) -> int:
+    """Bytes of the listing's pixels decoded as uint8 (N·3·H·W; H, W of the first file when no size is given)."""
     if image_size is not None:
         height = width = image_size
     else:
@@ -518,7 +516,7 @@ def hold_or_stream(
         return source
     if len(source) == 0:
         raise NasInputError(f"the image folder {source.root} holds no image in this split: check --data-root")
-    if stream or (stream is None and _folder_bytes(source, image_size) > stream_threshold_bytes):
+    if stream or (stream is None and decoded_bytes(source, image_size) > stream_threshold_bytes):
         return source
     return imageset_from_listing(source, image_size)
 
@@ -548,6 +546,34 @@ def loader_for(
     return BatchLoader(source, batch_size, **common)
 
 
+def prepare_images(
+    name: str,
+    root: str | Path | None,
+    train: bool,
+    *,
+    image_size: int | None = None,
+    synthetic_size: int | None = None,
+    data_seed: int = 0,
+    split: tuple[str, str] | None = None,
+    label_seed: int | None = None,
+    label_total: int | None = None,
+    stream: bool | None = None,
+    stream_threshold_bytes: int = STREAM_THRESHOLD_BYTES,
+) -> ImageSource:
+    """Open a dataset, keep one part (file, part) of an official split, draw RLNAS random labels when
+    `label_seed` is given, then hold the images in memory or stream them (`hold_or_stream`).
+
+    `data_seed` is the seed of the synthetic dataset (its test part uses data_seed + 1,000,003).
+    """
+    source = open_images(name, root, train, image_size=image_size, synthetic_size=synthetic_size,
+                         data_seed=data_seed)
+    if split is not None:
+        source = select(source, *split)
+    if label_seed is not None:
+        source = apply_random_labels(source, label_seed, label_total)
+    return hold_or_stream(source, image_size, stream, stream_threshold_bytes)
+
+
 def make_loader(
     name: str,
     root: str | Path | None,
@@ -572,19 +598,10 @@ def make_loader(
     stream_threshold_bytes: int = STREAM_THRESHOLD_BYTES,
     workers: int = 4,
 ) -> BatchLoader | FolderStreamLoader:
-    """Build the loader for a dataset: optional split (file, part), optional random labels, in memory or streamed.
-
-    Image folders stream as `hold_or_stream` decides; streamed folders default to 224-px crops. Every
-    other dataset is held in memory. `label_seed` replaces the labels with RLNAS random labels;
-    `data_seed` is the seed of the synthetic dataset (its test part uses data_seed + 1,000,003).
-    """
-    source = open_images(name, root, train, image_size=image_size, synthetic_size=synthetic_size,
-                         data_seed=data_seed)
-    if split is not None:
-        source = select(source, *split)
-    if label_seed is not None:
-        source = apply_random_labels(source, label_seed, label_total)
-    source = hold_or_stream(source, image_size, stream, stream_threshold_bytes)
+    """One call from a dataset name to its loader, for library use: `prepare_images`, then `loader_for`."""
+    source = prepare_images(name, root, train, image_size=image_size, synthetic_size=synthetic_size,
+                            data_seed=data_seed, split=split, label_seed=label_seed, label_total=label_total,
+                            stream=stream, stream_threshold_bytes=stream_threshold_bytes)
     return loader_for(source, batch_size, train=train, seed=seed, augment=augment, device=device,
                       drop_last=drop_last, rank=rank, world_size=world_size, channels_last=channels_last,
                       exact_shards=exact_shards, image_size=image_size, workers=workers)

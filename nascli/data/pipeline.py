@@ -8,17 +8,8 @@ import torch
 
 from nascli.config import DataConfig
 from nascli.data.datasets import normalization
-from nascli.data.labels import apply_random_labels, labels_hash
-from nascli.data.loader import (
-    AugmentConfig,
-    BatchLoader,
-    FolderStreamLoader,
-    ImageSource,
-    hold_or_stream,
-    loader_for,
-    open_images,
-)
-from nascli.data.splits import select
+from nascli.data.labels import labels_hash
+from nascli.data.loader import AugmentConfig, BatchLoader, FolderStreamLoader, ImageSource, loader_for, prepare_images
 from nascli.errors import NasInputError
 from nascli.train.distributed import DistInfo
 
@@ -35,34 +26,30 @@ class TrainingData:
     labels_sha256: str
 
 
-def _split(images: ImageSource, spec: str | None) -> ImageSource:
+def _split_spec(spec: str | None) -> tuple[str, str] | None:
+    """`FILE:PART` as (file, part); None when no split is asked for."""
     if not spec:
-        return images
+        return None
     if ":" not in spec:
         raise NasInputError(f"split {spec!r} must be FILE:PART, e.g. cifar10_search_split:train")
     split_file, part = spec.split(":", 1)
-    return select(images, split_file, part)
+    return split_file, part
 
 
 def training_set(cfg: DataConfig, seed: int) -> TrainingData:
     """Load (or list, for a streamed folder) the training images, apply the index split, then random labels."""
-    images = open_images(cfg.dataset, cfg.root, True, image_size=cfg.image_size, synthetic_size=cfg.synthetic_train,
-                         data_seed=seed)
-    images = _split(images, cfg.train_split)
-    if len(images) == 0:
-        raise NasInputError(f"the training split {cfg.train_split!r} selects no image of {cfg.dataset}: check it")
-    if cfg.labels == "random":
-        total = cfg.label_total or OFFICIAL_TRAIN_SIZES.get(cfg.dataset)
-        images = apply_random_labels(images, cfg.label_seed, total)
-    images = hold_or_stream(images, cfg.image_size, cfg.stream)
+    random_labels = cfg.labels == "random"
+    images = prepare_images(cfg.dataset, cfg.root, True, image_size=cfg.image_size,
+                            synthetic_size=cfg.synthetic_train, data_seed=seed, split=_split_spec(cfg.train_split),
+                            label_seed=cfg.label_seed if random_labels else None,
+                            label_total=cfg.label_total or OFFICIAL_TRAIN_SIZES.get(cfg.dataset), stream=cfg.stream)
     return TrainingData(images=images, labels_kind=cfg.labels, labels_sha256=labels_hash(images.labels))
 
 
 def evaluation_set(cfg: DataConfig, seed: int) -> ImageSource:
     """The held-out images with their true labels (the test set, optionally split)."""
-    images = open_images(cfg.dataset, cfg.root, False, image_size=cfg.image_size, synthetic_size=cfg.synthetic_test,
-                         data_seed=seed)
-    return hold_or_stream(_split(images, cfg.eval_split), cfg.image_size, cfg.stream)
+    return prepare_images(cfg.dataset, cfg.root, False, image_size=cfg.image_size, synthetic_size=cfg.synthetic_test,
+                          data_seed=seed, split=_split_spec(cfg.eval_split), stream=cfg.stream)
 
 
 def augment_config(cfg: DataConfig) -> AugmentConfig:

@@ -22,7 +22,7 @@ import torch
 from nascli.artifacts import RunFolder, atomic_write_json, load_checkpoint
 from nascli.config import DataConfig, DifferentiableConfig, SearchConfig, to_dict
 from nascli.data.folders import list_image_folder
-from nascli.data.loader import STREAM_THRESHOLD_BYTES, ImageSource, derive_seed, hold_or_stream
+from nascli.data.loader import STREAM_THRESHOLD_BYTES, ImageSource, decoded_bytes, derive_seed, hold_or_stream
 from nascli.data.pipeline import eval_loader, evaluation_set, train_loader, training_set
 from nascli.data.splits import select
 from nascli.errors import NasInputError
@@ -138,10 +138,10 @@ def _folder_loaders(settings: DifferentiableConfig, seed: int, arch_seed: int, d
     if data.root is None:
         raise NasInputError("an image-folder search needs --data-root with train/ and val/ folders")
     listings = (list_image_folder(data.root, True), list_image_folder(data.root, False))
-    size = data.image_size or 224
     stream = data.stream
     if stream is None:  # one decision for both parts, by their joint decoded size
-        stream = sum(len(listing) for listing in listings) * 3 * size * size > STREAM_THRESHOLD_BYTES
+        size = data.image_size or 224
+        stream = sum(decoded_bytes(listing, size) for listing in listings) > STREAM_THRESHOLD_BYTES
     weights_set, arch_set = (hold_or_stream(listing, data.image_size, stream) for listing in listings)
     return _Loaders(
         weights=train_loader(weights_set, data, seed, device, dist),

@@ -19,7 +19,6 @@ from torch import nn
 
 from nascli.artifacts import RunFolder, atomic_torch_save
 from nascli.config import RetrainConfig, to_dict
-from nascli.data.datasets import canonical_dataset_name
 from nascli.data.loader import BatchLoader, FolderStreamLoader
 from nascli.data.pipeline import eval_loader, evaluation_set, train_loader, training_set
 from nascli.errors import NasInputError
@@ -168,7 +167,6 @@ def build_loaders(cfg: RetrainConfig, device: torch.device, dist: DistInfo
                   ) -> tuple[BatchLoader | FolderStreamLoader, BatchLoader | FolderStreamLoader]:
     """Training and test loaders; image folders too large for memory stream from disk (random-resized crops)."""
     data = cfg.data
-    canonical_dataset_name(data.dataset)  # an unknown name fails here, before any image is read
     train = train_loader(training_set(data, cfg.seed).images, data, cfg.seed, device, dist)
     test = eval_loader(evaluation_set(data, cfg.seed), data, device, dist, channels_last=cfg.runtime.channels_last,
                        exact_shards=True)
