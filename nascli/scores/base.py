@@ -29,6 +29,8 @@ class ScoreContext:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     seed: int = 0
     options: dict[str, Any] = field(default_factory=dict)
+    run_dir: Path | None = None
+    """The search run folder: scores that train candidates keep their checkpoints under `candidates/` there."""
 
     @cached_property
     def bench(self) -> Any:

@@ -1,0 +1,97 @@
+"""Random operators on the 14-int RLNAS cell codes: `check_cand` repair and the single-path sampler."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from nascli.spaces.base import PathSampler
+from nascli.spaces.darts.encodings import check_code
+from nascli.spaces.darts.genotype import (
+    CELL_KINDS,
+    CONCAT,
+    DARTS_OPS_RLNAS,
+    EDGE_OFFSETS,
+    FINAL_OPS,
+    NUM_EDGES,
+    NUM_STATES,
+    Code,
+    DartsGenotype,
+)
+
+
+def repair(code: Sequence[int], rng: np.random.Generator) -> Code:
+    """RLNAS `check_cand`: give node j (j+2 edges) exactly j nones, i.e. exactly two non-none inputs.
+
+    Too few nones: pick surplus non-none edges uniformly without replacement and set them to none.
+    Too many: pick surplus none edges uniformly without replacement and give each a uniform op in 1..7.
+    """
+    edges = list(check_code(code, "RLNAS cell code", 0, len(DARTS_OPS_RLNAS) - 1))
+    for node in range(NUM_STATES):
+        offset = EDGE_OFFSETS[node]
+        local = edges[offset : offset + node + 2]
+        nones = [k for k, value in enumerate(local) if value == 0]
+        if len(nones) < node:
+            others = [k for k in range(node + 2) if k not in nones]
+            for k in rng.choice(others, size=node - len(nones), replace=False):
+                local[int(k)] = 0
+        elif len(nones) > node:
+            for k in rng.choice(nones, size=len(nones) - node, replace=False):
+                local[int(k)] = 1 + int(rng.integers(len(DARTS_OPS_RLNAS) - 1))
+        edges[offset : offset + node + 2] = local
+    return tuple(edges)
+
+
+def random_code(rng: np.random.Generator) -> Code:
+    """A repaired 14-int code whose edges were each drawn uniformly over the 8 RLNAS ops (RLNAS sampling)."""
+    return repair(tuple(int(v) for v in rng.integers(len(DARTS_OPS_RLNAS), size=NUM_EDGES)), rng)
+
+
+class DartsRepairSampler(PathSampler):
+    """RLNAS DARTS path sampler: per step one normal and one reduce code, each edge uniform over 8 ops, repaired.
+
+    The reference reseeds numpy before every edge draw with a running integer counter, so every DDP rank
+    draws the same path without communication. nascli draws from one numpy Generator seeded once:
+    the distribution is the same, and every rank seeded identically draws the same sequence.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = int(seed)
+        self.rng = np.random.default_rng(self.seed)
+        self.steps = 0
+
+    def sample(self) -> tuple[Code, Code]:
+        """The next (normal code, reduce code) pair."""
+        self.steps += 1
+        return random_code(self.rng), random_code(self.rng)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Seed, step count and the generator state (restores the exact sequence)."""
+        return {"seed": self.seed, "steps": self.steps, "bit_generator": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue the sequence saved by `state_dict`."""
+        self.seed = int(state["seed"])
+        self.steps = int(state["steps"])
+        self.rng = np.random.default_rng(self.seed)
+        self.rng.bit_generator.state = state["bit_generator"]
+
+
+
+
+def sample_uniform(rng: np.random.Generator) -> DartsGenotype:
+    """Per cell and node: two distinct inputs uniformly, each with an op uniform over the non-none ops."""
+    cells = []
+    for _ in CELL_KINDS:
+        pairs: list[tuple[str, int]] = []
+        for state in range(2, 6):
+            inputs = sorted(int(i) for i in rng.choice(state, size=2, replace=False))
+            pairs.extend((FINAL_OPS[int(rng.integers(len(FINAL_OPS)))], i) for i in inputs)
+        cells.append(tuple(pairs))
+    return DartsGenotype(cells[0], CONCAT, cells[1], CONCAT)
+
+
+GENOTYPE_SAMPLERS: dict[str, Any] = {"uniform": sample_uniform}
+"""Sampling rules of final genotypes (`space_options.sampler`): name → function(rng) → DartsGenotype."""
