@@ -152,11 +152,24 @@ def _build(cls: type, data: Mapping[str, Any], source: str, prefix: str) -> Any:
         raise NasInputError(f"{source}: unknown setting '{prefix}{key}'{hint}")
     kwargs = {}
     for name, value in data.items():
+        default = _nested_default(fields[name])
+        if default is not None and isinstance(value, Mapping):
+            # a nested section starts from its parent's default (e.g. trained_acc.data's batch 128), not the
+            # section class's own defaults
+            value = deep_merge(to_dict(default), value)
         kwargs[name] = _coerce(hints[name], value, source, f"{prefix}{name}")
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
         raise NasInputError(f"{source}: {exc}") from None
+
+
+def _nested_default(field: dataclasses.Field) -> Any:
+    """The default value of a field holding a nested settings dataclass (None for any other field)."""
+    if field.default_factory is dataclasses.MISSING:
+        return None
+    value = field.default_factory()
+    return value if dataclasses.is_dataclass(value) else None
 
 
 def _coerce(hint: Any, value: Any, source: str, key: str) -> Any:
@@ -247,6 +260,9 @@ class DataConfig:
     """Whose mean/std to normalise with: a dataset name, e.g. cifar10 for CIFAR-10 images read from a folder, or
     darts-cifar10 / darts-cifar100 (the DARTS code family's constants); None: the dataset's."""
     image_size: int | None = None
+    resize_after_augment: int | None = None
+    """Resize every image to this size after the training augmentation (crop, flip) and before normalisation;
+    evaluation images likewise (BPE's 16-px proxies: crop 32 pad 4, flip, then resize to 16). None: off."""
     synthetic_train: int = 5000
     synthetic_test: int = 1000
     workers: int = 4
@@ -400,9 +416,46 @@ class SearchConfig:
     bench_sha256: str | None = None
     top_k: int = 10
     runtime: RuntimeConfig = dataclasses.field(default_factory=RuntimeConfig)
+    trained_acc: TrainedAccConfig = dataclasses.field(default_factory=lambda: TrainedAccConfig())
+    """`--score trained-acc`: the reduced-budget training protocol of each candidate (BPE1 by default)."""
     differentiable: DifferentiableConfig = dataclasses.field(default_factory=lambda: DifferentiableConfig())
     """`--strategy darts|drnas`: the settings of the differentiable search (the other keys above that apply:
     space, space_options, seed, dataset for benchmark look-ups, bench, runtime)."""
+
+
+@dataclasses.dataclass
+class TrainedAccOptimConfig(OptimConfig):
+    """SGD of a `trained-acc` candidate; defaults are BPE1's (methods/bpe.md §2): 10 epochs, lr 0.03 cosine to 0,
+    momentum 0.9 without Nesterov, wd 3e-4, grad-clip norm 5."""
+
+    epochs: int = 10
+    lr: float = 0.03
+    lr_min: float = 0.0
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 3e-4
+    grad_clip: float = 5.0
+
+
+@dataclasses.dataclass
+class TrainedAccConfig:
+    """`--score trained-acc` (BPE's estimator): each candidate's stand-alone network trained from scratch with a
+    reduced protocol on the engine `nas retrain` uses; its score is an accuracy fraction in [0, 1]."""
+
+    data: DataConfig = dataclasses.field(
+        default_factory=lambda: DataConfig(batch_size=128, resize_after_augment=16))
+    model: ModelConfig = dataclasses.field(default_factory=lambda: ModelConfig(channels=8, layers=6))
+    optim: TrainedAccOptimConfig = dataclasses.field(default_factory=TrainedAccOptimConfig)
+    aux_weight: float = 0.4
+    """Weight of the auxiliary head's loss (BPE: 0.4, always on)."""
+    drop_path_prob: float = 0.2
+    """Drop-path probability reached at the end; epoch e uses p·e/E."""
+    selection: typing.Literal["holdout-last", "test-max"] = "holdout-last"
+    """holdout-last (nascli): last-epoch accuracy on a held-out part of the training set; test-max (the BPE
+    reference): the best test-set accuracy over epochs, which selects on the test set."""
+    holdout: float = 0.1
+    """holdout-last: the fraction of the training set held out (drawn by a seed recorded in the manifest; NB201's
+    datasets use their official valid split instead)."""
 
 
 @dataclasses.dataclass

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nascli.config import OptimConfig, TrainSupernetConfig, parse_overrides, resolve_config
+from nascli.config import OptimConfig, TrainSupernetConfig, build_config, parse_overrides, resolve_config
 from nascli.errors import NasInputError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -105,3 +105,13 @@ def test_rlnas_darts_cifar10_supernet_recipe_uses_the_darts_data_pipeline() -> N
     assert (data.labels, data.label_seed, data.batch_size, data.crop_pad, data.cutout) == ("random", 1, 64, 4, 0)
     assert (data.normalization, data.drop_last) == ("darts-cifar10", False)
     assert (cfg.optim.lr, cfg.optim.lr_min, cfg.optim.weight_decay, cfg.optim.grad_clip) == (0.025, 0.001, 3e-4, 5)
+
+
+def test_nested_section_starts_from_its_parents_default() -> None:
+    from nascli.config import SearchConfig
+
+    config = build_config(SearchConfig, {"trained_acc": {"data": {"dataset": "cifar10"}, "model": {"channels": 16}}})
+    # trained_acc's own defaults (BPE1: batch 128, 16 px, 6 cells) survive a partial section
+    assert config.trained_acc.data.batch_size == 128
+    assert config.trained_acc.data.resize_after_augment == 16
+    assert (config.trained_acc.model.channels, config.trained_acc.model.layers) == (16, 6)
