@@ -177,7 +177,9 @@ def build_loaders(cfg: RetrainConfig, device: torch.device, dist: DistInfo
 
 
 def loader_image_size(loader: BatchLoader | FolderStreamLoader) -> int:
-    """Side of the square images a loader yields."""
+    """Side of the square images a loader yields (after `data.resize_after_augment`, when set)."""
+    if loader.augment.resize is not None:
+        return int(loader.augment.resize)
     if isinstance(loader, FolderStreamLoader):
         return loader.image_size
     return int(loader.imageset.images.shape[-1])
