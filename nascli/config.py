@@ -412,7 +412,11 @@ class SearchConfig:
     samples: int = 1000
     """`random`: how many architectures."""
     batch: int = 500
-    """`random` / `exhaustive`: architectures scored (and checkpointed) per step."""
+    """`random` / `exhaustive` / `list`: architectures scored (and checkpointed) per step."""
+    archs: str | None = None
+    """`list`: the file of architectures to score (one a line in any text form the space reads, or a CSV)."""
+    arch_column: str | None = None
+    """`list`: the CSV column holding the architectures (default `arch`, as in a scores.csv)."""
     evolution: EvolutionConfig = dataclasses.field(default_factory=EvolutionConfig)
     constraints: ConstraintConfig = dataclasses.field(default_factory=ConstraintConfig)
     bench: str | None = None

@@ -84,6 +84,11 @@ class DartsSpace(SearchSpace):
             raise NasInputError(f"cannot read {value!r} as a DARTS genotype: give Genotype(...) text or a name")
         return result
 
+    def canonical(self, arch: DartsGenotype) -> DartsGenotype:
+        """The same cells with each node's two (op, input) pairs sorted by input: a node's edges are summed, so their
+        order does not change the network."""
+        return self.coerce(arch).canonical()
+
     # --- random operators ----------------------------------------------------------------------
     def sample(self, rng: np.random.Generator) -> DartsGenotype:
         """A final genotype drawn by the space's sampling rule (`sampler`; uniform: per cell and node two distinct
