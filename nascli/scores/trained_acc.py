@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from nascli.artifacts import atomic_write_json
-from nascli.config import RetrainConfig, RuntimeConfig, TrainedAccConfig, to_dict
+from nascli.config import ModelConfig, RetrainConfig, RuntimeConfig, TrainedAccConfig, to_dict
 from nascli.data.loader import ImageSource, derive_seed
 from nascli.data.pipeline import eval_loader, evaluation_set, train_loader, training_set
 from nascli.data.splits import OFFICIAL_SEARCH_SPLITS, select
@@ -93,6 +93,18 @@ def split_for_selection(settings: TrainedAccConfig, seed: int) -> HeldOutSplit:
         "held_out_indices_sha256": hashlib.sha256(official.tobytes()).hexdigest()})
 
 
+def candidate_retrain_config(settings: TrainedAccConfig, runtime: RuntimeConfig, space: str, text: str, seed: int
+                             ) -> RetrainConfig:
+    """The retraining settings of one candidate: the `trained_acc` section with the candidate's seed (the auxiliary
+    head is built exactly when its loss weight is > 0)."""
+    options = dict(settings.model.options)
+    if settings.aux_weight > 0:
+        options["auxiliary"] = True
+    model = ModelConfig(channels=settings.model.channels, layers=settings.model.layers, options=options)
+    return RetrainConfig(space=space, genotype=text, seed=seed, data=settings.data, model=model, optim=settings.optim,
+                         aux_weight=settings.aux_weight, drop_path_prob=settings.drop_path_prob, runtime=runtime)
+
+
 @SCORES.register("trained-acc")
 class TrainedAccuracyScore(Score):
     """Accuracy (fraction) of each candidate trained from scratch with the reduced protocol `search.trained_acc`."""
@@ -115,7 +127,7 @@ class TrainedAccuracyScore(Score):
         if space.name == "nb201" and (settings.aux_weight > 0 or settings.drop_path_prob > 0):
             raise NasInputError("NB201 networks have no auxiliary head and no drop-path: set trained_acc.aux_weight 0 "
                                 "and trained_acc.drop_path_prob 0")
-        check_settings(self._retrain_config("check", 0))
+        check_settings(candidate_retrain_config(settings, self.runtime, space.name, "check", 0))
         self.root = Path(context.run_dir) / CANDIDATES_DIR
         self.device = context.device
         self.split = split_for_selection(settings, context.seed)
@@ -125,17 +137,6 @@ class TrainedAccuracyScore(Score):
             {"trained_acc": to_dict(settings), "amp": self.runtime.amp, "space": space.name,
              "split": self.split.description}, sort_keys=True, default=str).encode()).hexdigest()
         atomic_write_json(self.root / HOLDOUT_FILE, {"search_seed": context.seed, **self.split.description})
-
-    def _retrain_config(self, text: str, seed: int) -> RetrainConfig:
-        """The retraining settings of one candidate: the `trained_acc` section with the candidate's seed."""
-        settings = self.settings
-        options = dict(settings.model.options)
-        if settings.aux_weight > 0:
-            options["auxiliary"] = True
-        model = type(settings.model)(channels=settings.model.channels, layers=settings.model.layers, options=options)
-        return RetrainConfig(space=self.context.space.name, genotype=text, seed=seed, data=settings.data,
-                             model=model, optim=settings.optim, aux_weight=settings.aux_weight,
-                             drop_path_prob=settings.drop_path_prob, runtime=self.runtime)
 
     def score(self, archs: Sequence[Architecture]) -> np.ndarray:
         """The trained accuracy of each architecture (a stored result is read back, a started one resumed)."""
@@ -162,7 +163,7 @@ class TrainedAccuracyScore(Score):
                 return json.loads(result_path.read_text(encoding="utf-8"))
         atomic_write_json(identity_path, identity)
 
-        cfg = self._retrain_config(text, seed)
+        cfg = candidate_retrain_config(self.settings, self.runtime, space.name, text, seed)
         train_batches = train_loader(self.split.train, cfg.data, seed, self.device, DistInfo())
         if train_batches.num_classes != self.eval_batches.num_classes:
             raise NasInputError(f"the training set has {train_batches.num_classes} classes but the evaluation set "

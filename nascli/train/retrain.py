@@ -208,7 +208,7 @@ def _forward_with_aux(model: nn.Module, images: torch.Tensor, path: Any) -> Any:
 
 
 def network_trainer(cfg: RetrainConfig, model: nn.Module, train_batches: BatchLoader | FolderStreamLoader,
-                    run_dir: str | Path, evaluate: Callable[[nn.Module, int], dict[str, float]], *,
+                    run_dir: str | Path, evaluate: Callable[[nn.Module, int], dict[str, float]] | None, *,
                     device: torch.device, dist: DistInfo = DistInfo(), hooks: Sequence[TrainHook] = (),
                     description: str = "retrain") -> Trainer:
     """The engine set up for a stand-alone network as `cfg` says: SGD, auxiliary loss, drop-path ramp, AMP, a
