@@ -290,6 +290,9 @@ class DataConfig:
             value = getattr(self, name)
             if isinstance(value, int | float) and value < lowest:
                 raise NasInputError(f"data.{name} must be at least {lowest}, got {value}")
+        if self.resize_after_augment is not None and self.resize_after_augment < 1:
+            raise NasInputError(f"data.resize_after_augment must be at least 1 (or null for off), got "
+                                f"{self.resize_after_augment}")
         if self.crop_pad is not None and self.crop_pad < 0:
             raise NasInputError(f"data.crop_pad must be at least 0 (or null for the dataset's), got {self.crop_pad}")
         if self.normalization is not None:
@@ -409,7 +412,11 @@ class SearchConfig:
     samples: int = 1000
     """`random`: how many architectures."""
     batch: int = 500
-    """`random` / `exhaustive`: architectures scored (and checkpointed) per step."""
+    """`random` / `exhaustive` / `list`: architectures scored (and checkpointed) per step."""
+    archs: str | None = None
+    """`list`: the file of architectures to score (one a line in any text form the space reads, or a CSV)."""
+    arch_column: str | None = None
+    """`list`: the CSV column holding the architectures (default `arch`, as in a scores.csv)."""
     evolution: EvolutionConfig = dataclasses.field(default_factory=EvolutionConfig)
     constraints: ConstraintConfig = dataclasses.field(default_factory=ConstraintConfig)
     bench: str | None = None

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
 
-from nascli.cli.common import QuietOption, handle_errors, out, print_paths
+from nascli.cli.common import QuietOption, err, handle_errors, out, print_paths
 
 
 def register(app: typer.Typer) -> None:
@@ -17,6 +18,20 @@ def register(app: typer.Typer) -> None:
 
 def _fmt(value: float | None) -> str:
     return "nan" if value is None else f"{value:.4f}"
+
+
+def _warn_about_matching(matching: dict[str, Any], scores: Path, against: Path | None) -> None:
+    """One warning line each for repeated architectures and for rows that matched nothing."""
+    if matching.get("duplicates"):
+        err.print(f"[yellow]warning:[/] {matching['duplicates']} row(s) of {scores} repeat an earlier architecture: "
+                  "each architecture counts once (its first row)", highlight=False, soft_wrap=True)
+    if matching.get("against_duplicates"):
+        err.print(f"[yellow]warning:[/] {matching['against_duplicates']} row(s) of {against} repeat an earlier "
+                  "architecture: its first row is the one matched", highlight=False, soft_wrap=True)
+    if matching.get("unmatched"):
+        example = matching["unmatched_examples"][0]
+        err.print(f"[yellow]warning:[/] {matching['unmatched']} architecture(s) of {scores} are not in {against} "
+                  f"and are left out (e.g. {example[:80]}…)", highlight=False, soft_wrap=True)
 
 
 @handle_errors
@@ -30,8 +45,13 @@ def correlate_command(
     epochs: int = typer.Option(200, help="Ground-truth schedule: 200 or 12 epochs."),
     bench: str | None = typer.Option(None, help="NB201 table to use instead of the shipped one."),
     bench_sha256: str | None = typer.Option(None, "--bench-sha256", help="Refuse a table with another hash."),
-    against: Path | None = typer.Option(None, help="Correlate with a column of this other scores file instead."),
+    against: Path | None = typer.Option(None, help="Correlate with a column of this other scores file (or CSV) "
+                                        "instead; rows are matched by canonical architecture."),
     against_score: str | None = typer.Option(None, help="Column of --against. (default: its first score)"),
+    arch_column: str | None = typer.Option(None, "--arch-column", help="Column of --scores holding the "
+                                           "architectures, for a CSV not written by nascli. (default: arch)"),
+    against_arch_column: str | None = typer.Option(None, "--against-arch-column", help="Column of --against holding "
+                                                   "the architectures. (default: arch)"),
     n_boot: int | None = typer.Option(None, help="Bootstrap resamples for the 95% intervals. [1000; fewer for "
                                       "Kendall on large N]"),
     seed: int = typer.Option(0, help="Seed of the bootstrap."),
@@ -43,7 +63,8 @@ def correlate_command(
     target = out_dir or (scores if scores.is_dir() else scores.parent).parent / "correlate"
     report = correlate(scores, target, score=score, dataset=dataset, split=split, epochs=epochs, bench=bench,
                        bench_sha256=bench_sha256, against=against, against_score=against_score, n_boot=n_boot,
-                       seed=seed)
+                       seed=seed, arch_column=arch_column, against_arch_column=against_arch_column)
+    _warn_about_matching(report["matching"], scores, against)
     if quiet:
         return
     table = Table(title=f"{report['score']} vs {report['truth']}: {report['n_used']} architectures "

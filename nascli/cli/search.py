@@ -44,10 +44,12 @@ def search_command(
     recipe: Path | None = RecipeOption,
     overrides: list[str] = SetOption,
     space: str | None = typer.Option(None, help="Search space: nb201 or darts. (default: recipe or nb201)"),
-    strategy: str | None = typer.Option(None, help="evolution, random, exhaustive, or the differentiable darts "
+    strategy: str | None = typer.Option(None, help="evolution, random, exhaustive, list (--archs), or the "
+                                        "differentiable darts "
                                         "and drnas (settings under differentiable.* in the recipe). "
                                         "(default: evolution)"),
-    score: str | None = typer.Option(None, help="angle, supernet-acc, flops, params or bench. (default: angle)"),
+    score: str | None = typer.Option(None, help="angle, supernet-acc, flops, params, bench or trained-acc "
+                                     "(settings under trained_acc.* in the recipe). (default: angle)"),
     extra_score: list[str] = typer.Option([], "--extra-score", help="Also record this score for every "
                                           "evaluated architecture (repeatable)."),
     dataset: str | None = typer.Option(None, help="Dataset for benchmark look-ups and cost conventions. "
@@ -60,6 +62,12 @@ def search_command(
     generations: int | None = typer.Option(None, help="Evolution: generations. (default: 20)"),
     mutation_prob: float | None = typer.Option(None, help="Evolution: per-gene mutation probability. (default: 0.1)"),
     samples: int | None = typer.Option(None, help="Random: number of architectures. (default: 1000)"),
+    archs: Path | None = typer.Option(None, "--archs", help="List: file of architectures to score, one a line (any "
+                                      "text form, an NB201 index, a registered name) or a CSV / scores.csv."),
+    arch_column: str | None = typer.Option(None, "--arch-column", help="List: the CSV column holding the "
+                                           "architectures. (default: arch)"),
+    batch: int | None = typer.Option(None, "--batch", help="Random, exhaustive, list: architectures scored per "
+                                     "step (each step is checkpointed). (default: 500)"),
     max_flops: str | None = typer.Option(None, "--max-flops", help="Never score architectures above this many "
                                          "FLOPs, e.g. 600M."),
     max_params: str | None = typer.Option(None, "--max-params", help="Never score architectures above this many "
@@ -67,8 +75,9 @@ def search_command(
     lookup: str | None = typer.Option(None, "--lookup", help="DARTS: count FLOPs/params for --max-flops/--max-params "
                                       "from this `nas flops-table --lookup` file. (default: built in memory)"),
     bench: str | None = typer.Option(None, help="NB201 table to use instead of the shipped one."),
-    data_root: Path | None = typer.Option(None, "--data-root", help="darts/drnas: folder of the training data "
-                                          "(differentiable.data.root). (default: recipe)"),
+    data_root: Path | None = typer.Option(None, "--data-root", help="darts/drnas and trained-acc: folder of the "
+                                          "training data (differentiable.data.root, trained_acc.data.root). "
+                                          "(default: recipe)"),
     device: str | None = typer.Option(None, help="auto, cpu or cuda. (default: auto)"),
     resume: bool = typer.Option(False, "--resume", help="Continue the search in --out from its last generation."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished search in --out."),
@@ -84,6 +93,8 @@ def search_command(
         evolution__mutation_prob=mutation_prob, samples=samples, constraints__max_flops=_million(max_flops),
         constraints__max_params=_million(max_params), constraints__lookup=lookup, bench=bench, runtime__device=device,
         runtime__quiet=quiet or None, differentiable__data__root=str(data_root) if data_root else None,
+        trained_acc__data__root=str(data_root) if data_root else None, archs=str(archs) if archs else None,
+        arch_column=arch_column, batch=batch,
     ), section="search")
     result = run_search(cfg, out_dir, supernet=supernet, resume=resume, overwrite=overwrite, meta=meta)
     if cfg.runtime.quiet:

@@ -61,7 +61,8 @@ class AugmentConfig:
     crop_pad: zero padding of the random crop (None = the dataset's default, 0 = no crop); flip:
     horizontal flip with p = 0.5; cutout: side of the DARTS cutout square (0 = off); normalize:
     subtract mean and divide by std (False = [0, 1] input, as the RLNAS ImageNet runs); resize:
-    bilinear resize after crop/flip (BPE's 16-px proxy); mean/std: override the dataset's constants;
+    antialiased bilinear resize (as PIL) after crop/flip, evaluation images too (BPE's 16-px proxy);
+    mean/std: override the dataset's constants;
     crop_style: the random-resized crop and evaluation resize of streamed folders (`nascli.data.transforms`);
     lighting: std of the AlexNet PCA colour noise (0 = off; the RLNAS ImageNet scripts use 0.1).
     """
@@ -179,8 +180,21 @@ def cutout(images: torch.Tensor, length: int, generator: torch.Generator) -> tor
     return images * (~hole).to(device=images.device, dtype=images.dtype).unsqueeze(1)
 
 
+def resize_like_pil(images: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 [N, 3, H, W] images resized to size² as PIL's bilinear `Image.resize` does (antialiased, rounded to
+    uint8; torchvision's `Resize` on PIL images, the BPE reference's): bit-identical on the CPU, within one level
+    on other devices (no uint8 kernel there: float, then rounded)."""
+    if tuple(images.shape[-2:]) == (size, size):
+        return images
+    if images.device.type == "cpu":
+        return F.interpolate(images, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    resized = F.interpolate(images.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    return resized.round_().clamp_(0, 255).to(torch.uint8)
+
+
 class _BatchFinisher:
-    """uint8 batch → float on the device: lighting (train), resize, normalise, cutout (train), channels_last."""
+    """uint8 batch → float on the device: lighting (train), resize (after the crop and flip), normalise, cutout
+    (train), channels_last."""
 
     def __init__(
         self,
@@ -202,10 +216,9 @@ class _BatchFinisher:
     def __call__(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         if self.train and self.augment.lighting > 0 and generator is not None:
             images = apply_lighting(images, lighting_offsets(images.shape[0], self.augment.lighting, generator))
+        if self.augment.resize is not None:
+            images = resize_like_pil(images, self.augment.resize)
         batch = images.float().div_(255.0)
-        size = self.augment.resize
-        if size is not None and (batch.shape[-2], batch.shape[-1]) != (size, size):
-            batch = F.interpolate(batch, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
         if self.augment.normalize:
             batch = (batch - self.mean) / self.std
         if self.train and self.augment.cutout > 0 and generator is not None:

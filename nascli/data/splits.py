@@ -23,6 +23,12 @@ SPLIT_FILES = {
 }
 """Split file → the dataset whose official indices it lists (NB201 `configs/nas-benchmark/*.txt`)."""
 
+OFFICIAL_SEARCH_SPLITS = {
+    "cifar10": (("cifar10_search_split", "train"), ("cifar10_search_split", "valid")),
+    "imagenet16-120": (("imagenet16_search_split", "train"), ("imagenet16_search_split", "valid")),
+}
+"""Dataset → (train part, valid part) of its NB201 training set (CIFAR-100's valid part is the test set's xvalid)."""
+
 SelectableSet = TypeVar("SelectableSet", ImageSet, FolderListing)
 
 

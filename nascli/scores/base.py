@@ -31,6 +31,9 @@ class ScoreContext:
     options: dict[str, Any] = field(default_factory=dict)
     run_dir: Path | None = None
     """The search run folder: scores that train candidates keep their checkpoints under `candidates/` there."""
+    config: Any = None
+    """The search's `SearchConfig` (None in library use): scores with a settings section read theirs from it
+    (`trained-acc`: `trained_acc` and `runtime`)."""
 
     @cached_property
     def bench(self) -> Any:

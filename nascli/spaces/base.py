@@ -80,6 +80,10 @@ class SearchSpace(ABC):
             return self.from_json(value)
         return value
 
+    def canonical(self, arch: Architecture) -> Architecture:
+        """The one representative of the architectures equal to `arch` (spaces whose text forms are unique: itself)."""
+        return arch
+
     # --- random operators ----------------------------------------------------------------------
     @abstractmethod
     def sample(self, rng: np.random.Generator) -> Architecture:

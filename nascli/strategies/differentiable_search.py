@@ -24,7 +24,7 @@ from nascli.config import DataConfig, DifferentiableConfig, SearchConfig, to_dic
 from nascli.data.folders import list_image_folder
 from nascli.data.loader import STREAM_THRESHOLD_BYTES, ImageSource, decoded_bytes, derive_seed, hold_or_stream
 from nascli.data.pipeline import eval_loader, evaluation_set, train_loader, training_set
-from nascli.data.splits import select
+from nascli.data.splits import OFFICIAL_SEARCH_SPLITS, select
 from nascli.errors import NasInputError
 from nascli.spaces.base import SearchSpace, get_space
 from nascli.strategies.differentiable import (
@@ -44,10 +44,7 @@ from nascli.train.supernet import network_config
 
 CHECKPOINT = "last.pt"
 HISTORY = "history.jsonl"
-OFFICIAL_SPLITS = {
-    "cifar10": (("cifar10_search_split", "train"), ("cifar10_search_split", "valid")),
-    "imagenet16-120": (("imagenet16_search_split", "train"), ("imagenet16_search_split", "valid")),
-}
+OFFICIAL_SPLITS = OFFICIAL_SEARCH_SPLITS
 
 
 @dataclass

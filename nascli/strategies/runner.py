@@ -101,7 +101,7 @@ def run_search(cfg: SearchConfig, out: str | Path, *, supernet: str | Path | Non
                           guard_files=(STATE_FILE, "scores.csv"))
     context = ScoreContext(space=space, supernet_dir=supernet, dataset=dataset, bench_path=cfg.bench,
                            bench_sha256=cfg.bench_sha256, device=resolve_device(cfg.runtime.device), seed=cfg.seed,
-                           options=dict(cfg.score_options), run_dir=run.path)
+                           options=dict(cfg.score_options), run_dir=run.path, config=cfg)
     score = make_score(cfg.score, context)
     extras = [make_score(name, context) for name in cfg.extra_scores if name != cfg.score]
     strategy = make_strategy(cfg.strategy, space, cfg, make_constraint(space, cfg.constraints, dataset))

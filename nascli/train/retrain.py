@@ -9,7 +9,7 @@ networks have neither. The run folder holds `last.pt` (the trainer's checkpoint,
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,7 +141,8 @@ def registered_genotype_sizes() -> list[GenotypeSizes]:
     return rows
 
 
-def _check_settings(cfg: RetrainConfig) -> None:
+def check_settings(cfg: RetrainConfig) -> None:
+    """Refuse retraining settings that cannot work, before anything is written."""
     if not cfg.genotype:
         raise NasInputError("no architecture to retrain: pass --genotype NAME|FILE|TEXT "
                             "(nas retrain --list-genotypes shows the registered names)")
@@ -177,7 +178,9 @@ def build_loaders(cfg: RetrainConfig, device: torch.device, dist: DistInfo
 
 
 def loader_image_size(loader: BatchLoader | FolderStreamLoader) -> int:
-    """Side of the square images a loader yields."""
+    """Side of the square images a loader yields (after `data.resize_after_augment`, when set)."""
+    if loader.augment.resize is not None:
+        return int(loader.augment.resize)
     if isinstance(loader, FolderStreamLoader):
         return loader.image_size
     return int(loader.imageset.images.shape[-1])
@@ -204,10 +207,28 @@ def _forward_with_aux(model: nn.Module, images: torch.Tensor, path: Any) -> Any:
     return model.forward_with_aux(images)
 
 
+def network_trainer(cfg: RetrainConfig, model: nn.Module, train_batches: BatchLoader | FolderStreamLoader,
+                    run_dir: str | Path, evaluate: Callable[[nn.Module, int], dict[str, float]] | None, *,
+                    device: torch.device, dist: DistInfo = DistInfo(), hooks: Sequence[TrainHook] = (),
+                    description: str = "retrain") -> Trainer:
+    """The engine set up for a stand-alone network as `cfg` says: SGD, auxiliary loss, drop-path ramp, AMP, a
+    checkpoint (`last.pt`) and a log (`metrics.jsonl`) in `run_dir` each epoch; `retrain` and the `trained-acc`
+    score both train through it."""
+    schedule: list[TrainHook] = []
+    if hasattr(model, "drop_path_prob"):
+        schedule.append(DropPathSchedule(model, cfg.drop_path_prob, cfg.optim.epochs))
+    return Trainer(
+        model, cfg.optim, train_batches, run_dir, device=device, precision=resolve_precision(cfg.runtime.amp, device),
+        channels_last=cfg.runtime.channels_last, forward=_forward_with_aux if cfg.aux_weight > 0 else None,
+        evaluate=evaluate, hooks=[*schedule, *hooks], dist_info=dist, quiet=cfg.runtime.quiet,
+        aux_weight=cfg.aux_weight, log_name=LOG_FILE, checkpoint_name=LAST_FILE, description=description,
+    )
+
+
 def retrain(cfg: RetrainConfig, out: str | Path, *, resume: bool = False, overwrite: bool = False,
             meta: dict[str, Any] | None = None) -> RetrainRun:
     """Train `cfg.genotype` from scratch, testing each epoch; writes best.pt, last.pt, metrics.jsonl, manifest.json."""
-    _check_settings(cfg)
+    check_settings(cfg)
     space, arch = resolve_architecture(str(cfg.genotype), cfg.space, **cfg.space_options)
     text = space.format(arch)
     device, dist = init_device_and_ranks(cfg.runtime.device)
@@ -228,23 +249,14 @@ def retrain(cfg: RetrainConfig, out: str | Path, *, resume: bool = False, overwr
     precision: Precision = resolve_precision(cfg.runtime.amp, device)
     describe = {"space": space.name, "arch": text, "network": dataclasses.asdict(net_cfg)}
     best = BestCheckpoint(run.file(BEST_FILE), lambda: describe, writer=dist.is_main)
-    hooks: list[TrainHook] = [best]
-    if hasattr(model, "drop_path_prob"):
-        hooks.insert(0, DropPathSchedule(model, cfg.drop_path_prob, cfg.optim.epochs))
-
-    trainer: Trainer
 
     def evaluate(network: nn.Module, epoch: int) -> dict[str, float]:
         if epoch + 1 < trainer.end_epoch and (epoch + 1) % cfg.eval_every:
             return {}
         return evaluate_accuracy(network, test_batches.iterate(0), device, precision=precision, dist_info=dist)
 
-    trainer = Trainer(
-        model, cfg.optim, train_batches, run.path, device=device, precision=precision,
-        channels_last=cfg.runtime.channels_last, forward=_forward_with_aux if cfg.aux_weight > 0 else None,
-        evaluate=evaluate, hooks=hooks, dist_info=dist, quiet=cfg.runtime.quiet, aux_weight=cfg.aux_weight,
-        log_name=LOG_FILE, checkpoint_name=LAST_FILE, description=f"retrain {space.name}",
-    )
+    trainer = network_trainer(cfg, model, train_batches, run.path, evaluate, device=device, dist=dist,
+                              hooks=[best], description=f"retrain {space.name}")
     if resumed:
         trainer.restore()  # a corrupt or foreign checkpoint fails here, before anything is written
     genotype_path = Path(str(cfg.genotype))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 import torch
 
@@ -71,3 +72,52 @@ def test_reference_normalizations_are_the_darts_constants() -> None:
                                           normalization("darts-cifar10")[1], strict=True)) < 2e-4
     with pytest.raises(NasInputError, match="unknown normalization 'darts-cifar'.*darts-cifar10"):
         DataConfig(normalization="darts-cifar")
+
+
+def test_resize_after_augment_crops_and_flips_at_32_px_then_resizes_as_pil_on_real_images() -> None:
+    # the BPE reference (preproc.py: data_transforms): RandomCrop(32, padding=4), RandomHorizontalFlip, then
+    # Resize((16, 16)) on the PIL image; the evaluation images are resized the same way
+    from PIL import Image, ImageOps
+
+    from nascli.data.loader import derive_seed
+
+    folder = require_shared("cifar10-subset/imagefolder")
+    cfg = DataConfig(dataset="imagefolder", root=str(folder), stream=False, crop_pad=4, resize_after_augment=16,
+                     normalize=False, batch_size=32, eval_batch_size=32)
+    held = training_set(cfg, seed=0).images
+    assert isinstance(held, ImageSet) and held.image_size == 32
+    images, _, indices = next(iter(train_loader(held, cfg, 5, CPU, DistInfo()).iterate(0)))
+    assert images.shape == (32, 3, 16, 16)
+
+    generator = torch.Generator().manual_seed(derive_seed("augment", 5, 0, 0, 0))
+    rows = torch.randint(0, 9, (32,), generator=generator)
+    cols = torch.randint(0, 9, (32,), generator=generator)
+    flips = torch.rand(32, generator=generator) < 0.5
+    position = {int(index): i for i, index in enumerate(held.indices)}
+    resized_first = 0
+    for k in range(32):
+        original = Image.fromarray(held.images[position[int(indices[k])]].permute(1, 2, 0).numpy())
+        cropped = ImageOps.expand(original, 4, fill=0).crop((int(cols[k]), int(rows[k]), int(cols[k]) + 32,
+                                                              int(rows[k]) + 32))
+        if flips[k]:
+            cropped = cropped.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        expected = torch.from_numpy(np.asarray(cropped.resize((16, 16), Image.BILINEAR)).copy()).permute(2, 0, 1)
+        assert torch.equal((images[k] * 255).round().to(torch.uint8), expected), k
+        # resizing first and cropping after (what data.image_size does) gives other pixels
+        small = ImageOps.expand(original.resize((16, 16), Image.BILINEAR), 2, fill=0)
+        other = small.crop((int(cols[k]) // 2, int(rows[k]) // 2, int(cols[k]) // 2 + 16, int(rows[k]) // 2 + 16))
+        resized_first += int(not torch.equal(torch.from_numpy(np.asarray(other).copy()).permute(2, 0, 1), expected))
+    assert resized_first > 16
+
+    test = evaluation_set(cfg, seed=0)
+    test_images, _, test_indices = next(iter(eval_loader(test, cfg, CPU, DistInfo()).iterate(0)))
+    assert test_images.shape == (32, 3, 16, 16)
+    first = Image.fromarray(test.images[0].permute(1, 2, 0).numpy()).resize((16, 16), Image.BILINEAR)
+    assert int(test_indices[0]) == int(test.indices[0])
+    assert torch.equal((test_images[0] * 255).round().to(torch.uint8),
+                       torch.from_numpy(np.asarray(first).copy()).permute(2, 0, 1))
+
+
+def test_resize_after_augment_must_be_positive() -> None:
+    with pytest.raises(NasInputError, match="resize_after_augment"):
+        DataConfig(resize_after_augment=0)

@@ -532,3 +532,37 @@ def test_auxiliary_head_refuses_input_sizes_it_cannot_read() -> None:
     for size in (24, 41):
         with pytest.raises(NasInputError, match=r"input size in 29\.\.40"):
             NetworkCIFAR(genotype, channels=4, layers=5, auxiliary=True, input_size=size)
+
+
+def test_adaptive_auxiliary_head_pools_the_4x4_map_of_16_px_images_to_2x2() -> None:
+    # BPE's pt.darts AuxiliaryHead: input_size // 4 = 4 is not 7 or 8, so AdaptiveAvgPool2d((2, 2)) replaces
+    # AvgPool2d(5, stride 3); the 2×2 conv then leaves 1×1 × 768 features
+    space = get_space("darts")
+    cfg = NetworkConfig(num_classes=10, channels=8, layers=6, input_size=16,
+                        options={"auxiliary": True, "aux_pool": "adaptive"})
+    torch.manual_seed(0)
+    net = space.network(darts_v2(), cfg).train()
+    pooling = net.auxiliary_head.features[1]
+    assert isinstance(pooling, torch.nn.AdaptiveAvgPool2d) and pooling.output_size == (2, 2)
+    x = torch.randn(4, 3, 16, 16)
+    captured = {}
+    net.cells[2 * 6 // 3].register_forward_hook(lambda module, args, output: captured.setdefault("map", output))
+    _, aux = net.forward_with_aux(x)
+    feature_map = captured["map"]
+    assert feature_map.shape[-2:] == (4, 4)
+    pooled = torch.relu(feature_map).reshape(4, -1, 2, 2, 2, 2).mean(dim=(3, 5))  # mean of each 2×2 block
+    head = net.auxiliary_head
+    expected = head.classifier(head.features[2:](pooled).flatten(1))
+    assert torch.allclose(aux, expected, atol=1e-5)
+    # 32 px (8×8) and 28 px (7×7) keep the 5×5 average pool, with stride input//4 − 5, as the reference
+    for size, stride in ((32, 3), (28, 2)):
+        other = space.network(darts_v2(), NetworkConfig(channels=8, layers=6, input_size=size,
+                                                        options={"auxiliary": True, "aux_pool": "adaptive"}))
+        assert isinstance(other.auxiliary_head.features[1], torch.nn.AvgPool2d)
+        assert other.auxiliary_head.features[1].stride == stride
+        assert other.forward_with_aux(torch.randn(2, 3, size, size))[1].shape == (2, 10)
+    with pytest.raises(NasInputError, match="aux_pool: adaptive"):
+        space.network(darts_v2(), NetworkConfig(channels=8, layers=6, input_size=16, options={"auxiliary": True}))
+    with pytest.raises(NasInputError, match="auxiliary pooling"):
+        space.network(darts_v2(), NetworkConfig(channels=8, layers=6, input_size=16,
+                                                options={"auxiliary": True, "aux_pool": "max"}))

@@ -173,3 +173,16 @@ def test_bad_settings_are_refused_before_anything_is_written(tmp_path: Path, cha
     with pytest.raises(NasInputError, match=fault):
         retrain(tiny_darts(**changes), tmp_path / "bad")
     assert not (tmp_path / "bad").exists()
+
+
+def test_retrain_at_16_px_after_the_crop_builds_the_network_for_16_px(tmp_path: Path) -> None:
+    # BPE's proxy images: crop 32 pad 4 and flip, then resize to 16; the adaptive auxiliary head fits the 4×4 map
+    data = DataConfig(dataset="synthetic", batch_size=8, eval_batch_size=16, synthetic_train=16, synthetic_test=16,
+                      crop_pad=4, resize_after_augment=16)
+    cfg = tiny_darts(data=data, model=ModelConfig(channels=4, layers=3, options={"auxiliary": True,
+                                                                                  "aux_pool": "adaptive"}),
+                     optim=OptimConfig(epochs=1, lr=0.05, lr_min=0.0))
+    run = retrain(cfg, tmp_path / "run")
+    assert read_manifest(tmp_path / "run")["network"]["input_size"] == 16
+    assert isinstance(run.model.auxiliary_head.features[1], torch.nn.AdaptiveAvgPool2d)
+    assert 0.0 <= run.final_accuracy <= 100.0

@@ -87,15 +87,28 @@ class DartsCell(nn.Module):
         return torch.cat([states[i] for i in self.concat], dim=1)
 
 
-class AuxiliaryHeadCIFAR(nn.Module):
-    """DARTS CIFAR auxiliary head on the 8×8 map after cell 2L//3."""
+AUX_POOLS = ("fixed", "adaptive")
+"""How the CIFAR auxiliary head pools its map to 2×2: `fixed` (DARTS: AvgPool 5, stride 3, an 8×8 map only) or
+`adaptive` (pt.darts as BPE ships it, `models/augment_cnn.py: AuxiliaryHead`: AvgPool 5 with stride input//4 − 5
+when input//4 is 7 or 8, else AdaptiveAvgPool to 2×2, e.g. on the 4×4 map of 16-px images)."""
 
-    def __init__(self, channels: int, num_classes: int) -> None:
+
+class AuxiliaryHeadCIFAR(nn.Module):
+    """DARTS CIFAR auxiliary head on the map after cell 2L//3 (8×8 at 32 px); `pool` as in `AUX_POOLS`."""
+
+    def __init__(self, channels: int, num_classes: int, pool: str = "fixed", input_size: int = 32) -> None:
         super().__init__()
+        quarter = input_size // 4
+        pooling: nn.Module
+        if pool == "adaptive" and quarter not in (7, 8):
+            pooling = nn.AdaptiveAvgPool2d((2, 2))
+        else:
+            stride = quarter - 5 if pool == "adaptive" else 3
+            pooling = nn.AvgPool2d(5, stride=stride, padding=0, count_include_pad=False)
         self.features = nn.Sequential(
             # not in place (the reference is): the cell output it reads feeds the next cells too
             nn.ReLU(inplace=False),
-            nn.AvgPool2d(5, stride=3, padding=0, count_include_pad=False),
+            pooling,
             nn.Conv2d(channels, 128, 1, bias=False),
             nn.BatchNorm2d(128),
             nn.ReLU(inplace=True),
@@ -225,16 +238,20 @@ class NetworkCIFAR(_DartsNetwork):
         input_size: int = 32,
         affine: bool = True,
         pool_bn: bool = False,
+        aux_pool: str = "fixed",
     ) -> None:
         check_sizes(channels, layers, num_classes)
+        if aux_pool not in AUX_POOLS:
+            raise NasInputError(f"unknown auxiliary pooling {aux_pool!r}: choose one of {', '.join(AUX_POOLS)}")
         super().__init__(layers, drop_path_prob)
         c_stem = 3 * channels
         self.stem = nn.Sequential(nn.Conv2d(3, c_stem, 3, padding=1, bias=False), nn.BatchNorm2d(c_stem))
         c_prev, c_aux = self._build_cells(genotype, c_stem, c_stem, channels, False, affine, pool_bn)
         self.auxiliary_head = None
         if auxiliary:
-            _check_auxiliary_fits(input_size, halvings=2, pool_stride=3, after_cell=2 * layers // 3)
-            self.auxiliary_head = AuxiliaryHeadCIFAR(c_aux, num_classes)
+            if aux_pool == "fixed":
+                _check_auxiliary_fits(input_size, halvings=2, pool_stride=3, after_cell=2 * layers // 3)
+            self.auxiliary_head = AuxiliaryHeadCIFAR(c_aux, num_classes, aux_pool, input_size)
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_prev, num_classes)
 
@@ -287,8 +304,9 @@ def _check_auxiliary_fits(input_size: int, halvings: int, pool_stride: int, afte
         working = [size for size in range(1, 1025) if fits(size)]
         raise NasInputError(
             f"the auxiliary head after cell {after_cell} does not fit input size {input_size} (its map is "
-            f"{_downsampled(input_size, halvings)}×{_downsampled(input_size, halvings)}): disable the auxiliary head "
-            f"or use an input size in {working[0]}..{working[-1]}"
+            f"{_downsampled(input_size, halvings)}×{_downsampled(input_size, halvings)}): disable the auxiliary head, "
+            f"use an input size in {working[0]}..{working[-1]}"
+            + (", or pool adaptively (model.options.aux_pool: adaptive)" if pool_stride == 3 else "")
         )
 
 

@@ -28,7 +28,7 @@ from nascli.spaces.darts.sampler import GENOTYPE_SAMPLERS, DartsRepairSampler, r
 from nascli.spaces.darts.supernet import DartsSupernet, path_codes, supernet_path_parameters
 
 _VARIANT_OPS = {"rlnas": DARTS_OPS_RLNAS, "drnas": DARTS_OPS_DRNAS}
-_NETWORK_OPTIONS = ("auxiliary", "drop_path_prob", "imagenet", "affine", "pool_bn", "partial_channels")
+_NETWORK_OPTIONS = ("auxiliary", "drop_path_prob", "imagenet", "affine", "pool_bn", "partial_channels", "aux_pool")
 _CIFAR_LIKE = {"cifar10": 10, "cifar100": 100, "synthetic": 10}
 _IMAGENET_LIKE = {"imagenet": 1000, "imagefolder": 1000}
 
@@ -83,6 +83,11 @@ class DartsSpace(SearchSpace):
         if not isinstance(result, DartsGenotype):
             raise NasInputError(f"cannot read {value!r} as a DARTS genotype: give Genotype(...) text or a name")
         return result
+
+    def canonical(self, arch: DartsGenotype) -> DartsGenotype:
+        """The same cells with each node's two (op, input) pairs sorted by input: a node's edges are summed, so their
+        order does not change the network."""
+        return self.coerce(arch).canonical()
 
     # --- random operators ----------------------------------------------------------------------
     def sample(self, rng: np.random.Generator) -> DartsGenotype:
@@ -173,7 +178,8 @@ class DartsSpace(SearchSpace):
         )
 
     def network(self, arch: DartsGenotype, cfg: NetworkConfig) -> NetworkCIFAR | NetworkImageNet:
-        """Stand-alone network: CIFAR C=36 L=20 or ImageNet C=48 L=14 unless `cfg` says otherwise."""
+        """Stand-alone network: CIFAR C=36 L=20 or ImageNet C=48 L=14 unless `cfg` says otherwise; option `aux_pool`
+        (CIFAR) picks the auxiliary head's pooling (`network.AUX_POOLS`: BPE's 16-px proxies need `adaptive`)."""
         genotype = self.coerce(arch)
         options = self._options(cfg)
         common = {
@@ -185,8 +191,11 @@ class DartsSpace(SearchSpace):
             "pool_bn": bool(options.get("pool_bn", False)),
         }
         if options["imagenet"]:
+            if "aux_pool" in options:
+                raise NasInputError("network option 'aux_pool' is the CIFAR auxiliary head's: drop it for ImageNet")
             return NetworkImageNet(genotype, channels=cfg.channels or 48, layers=cfg.layers or 14, **common)
-        return NetworkCIFAR(genotype, channels=cfg.channels or 36, layers=cfg.layers or 20, **common)
+        return NetworkCIFAR(genotype, channels=cfg.channels or 36, layers=cfg.layers or 20,
+                            aux_pool=str(options.get("aux_pool", "fixed")), **common)
 
     def cost(self, arch: Any, what: str, dataset: str | None = None) -> float:
         """FLOPs or params (millions, aux head excluded) of the paper-size network for `dataset` (default CIFAR-10).
