@@ -166,6 +166,17 @@ class PerformanceSource(Protocol):
         """One accuracy per genotype, NaN when missing."""
 
 
+_NOT_VALUES = ("step", "index", "arch_id", "arch_name")
+
+
+def genotype_column(header: Sequence[str]) -> int | None:
+    """Position of the 'arch' or 'genotype' column of a CSV header, None when there is none."""
+    for name in ("arch", "genotype"):
+        if name in header:
+            return list(header).index(name)
+    return None
+
+
 class FileSource:
     """Genotype → accuracy from a CSV (a `nas search` scores.csv, or any file with a genotype and a value column)."""
 
@@ -177,19 +188,20 @@ class FileSource:
             reader = csv.reader(handle)
             header = next(reader, None) or []
             rows = [row for row in reader if row]
-        if len(header) < 2 or header[0] not in ("arch", "genotype"):
-            raise NasInputError(f"{self.path} must start with a header 'arch' (or 'genotype') and a value column, "
-                                "e.g. arch,accuracy")
-        candidates = [name for name in header[1:] if name not in ("step", "index")]
-        name = column or candidates[0]
-        if name not in header:
-            raise NasInputError(f"{self.path} has no column {name!r}: choose one of {', '.join(candidates)}")
+        g = genotype_column(header)
+        if g is None or len(header) < 2:
+            raise NasInputError(f"{self.path} needs a header with an 'arch' (or 'genotype') column and a value "
+                                "column, e.g. arch,accuracy")
+        candidates = [name for k, name in enumerate(header) if k != g and name not in _NOT_VALUES]
+        name = column or (candidates[0] if candidates else "")
+        if name not in header or header.index(name) == g:
+            raise NasInputError(f"{self.path} has no value column {name!r}: choose one of {', '.join(candidates)}")
         j = header.index(name)
         self.column = name
         self.values: dict[str, float] = {}
         for number, row in enumerate(rows, start=2):
             try:
-                key = genotype_key(parse_genotype(row[0]))
+                key = genotype_key(parse_genotype(row[g]))
                 value = float(row[j])
             except (NasInputError, ValueError, IndexError) as error:
                 raise NasInputError(f"{self.path}, line {number}: not a genotype and a number ({error}): "

@@ -21,6 +21,7 @@ from nascli.analysis.importance import (
     PerformanceSource,
     darts_importance,
     darts_slots,
+    genotype_column,
     genotype_key,
     nb201_errors,
     nb201_importance,
@@ -160,9 +161,10 @@ def read_genotypes(path: str | Path) -> list[DartsGenotype]:
     if not path.is_file():
         raise NasInputError(f"architecture file {path} does not exist: pass one Genotype(...) text per line")
     lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    if lines and lines[0].split(",")[0] in ("arch", "genotype"):
-        rows = list(csv.reader(lines[1:]))
-        lines = [row[0] for row in rows if row]
+    header = next(csv.reader(lines[:1]), [])
+    column = genotype_column(header) if lines and not lines[0].startswith("Genotype") else None
+    if column is not None:
+        lines = [row[column] for row in csv.reader(lines[1:]) if len(row) > column]
     out = []
     for number, line in enumerate(lines, start=1):
         try:
