@@ -137,7 +137,7 @@ def run_importance_nb201(out: str | Path, *, datasets: Sequence[str] = NB201_DAT
             if best is not None:
                 text, ops, weights = best
                 edges = [(u, v, op, float(w)) for (u, v), op, w in zip(NB201_EDGE_NODES, ops, weights, strict=True)]
-                figures["cell"] = plot_weighted_cell(["in", "1", "2", "out"], [(0, 0), (1.5, 1.2), (3, -1.2), (4.5, 0)],
+                figures["cell"] = plot_weighted_cell(["in", "1", "2", "out"], [(0, 0), (2, 1.3), (4, -1.3), (6, 0)],
                                                      edges, run.file("cell_importance.png"),
                                                      f"{text} (best of {datasets[0]})", threshold)
         elapsed = time.perf_counter() - started
@@ -288,8 +288,8 @@ def _finish_darts(run: RunFolder, genotypes: Sequence[DartsGenotype], slots: lis
         weights = {s.position: (math.nan if v is None else v)
                    for s, v in zip(slots, record["importance"], strict=True) if s.cell == cell}
         edges = [(i, 2 + p // 2, op, weights[p]) for p, (op, i) in enumerate(first.cell(cell))]
-        positions = [(0.0, 1.0), (0.0, -1.0), (1.5, 0.0), (3.0, 0.0), (4.5, 0.0), (6.0, 0.0)]
-        figures["cell"] = plot_weighted_cell(["c_{k-2}", "c_{k-1}", "2", "3", "4", "5"], positions, edges,
+        positions = [(0.0, 1.4), (0.0, -1.4), (2.0, 0.9), (3.8, -0.9), (5.6, 0.9), (7.4, -0.9)]
+        figures["cell"] = plot_weighted_cell(["k−2", "k−1", "2", "3", "4", "5"], positions, edges,
                                              run.file("cell_importance.png"), f"{cell} cell of the first arch",
                                              threshold)
     elapsed = time.perf_counter() - started

@@ -59,19 +59,21 @@ def plot_weighted_cell(node_labels: Sequence[str], positions: Sequence[tuple[flo
     finite = [w for *_, w in edges if math.isfinite(w)]
     scale = max([abs(w) for w in finite] + [1e-9])
     for k, (u, v, op, weight) in enumerate(edges):
-        start, end = np.asarray(positions[u]), np.asarray(positions[v])
-        rad = 0.25 if abs(v - u) > 1 else 0.0
+        start, end = np.asarray(positions[u], dtype=float), np.asarray(positions[v], dtype=float)
+        rad = 0.2 * (1 if k % 2 else -1)
         important = math.isfinite(weight) and weight > threshold
         width = 0.8 + 6.0 * max(weight, 0.0) / scale if math.isfinite(weight) else 0.8
         color = "#b22222" if important else ("#7f7f7f" if math.isfinite(weight) else "#cccccc")
         axes.add_patch(FancyArrowPatch(start, end, connectionstyle=f"arc3,rad={rad}", arrowstyle="-|>",
-                                       mutation_scale=14, lw=width, color=color, shrinkA=14, shrinkB=14))
-        middle = (start + end) / 2 + np.array([0.0, rad * 0.5 * (1 if k % 2 else -1)])
+                                       mutation_scale=14, lw=width, color=color, alpha=0.85, shrinkA=16,
+                                       shrinkB=16))
+        dx, dy = end - start
+        middle = (start + end) / 2 + 0.5 * rad * np.array([dy, -dx])  # the arc's midpoint (matplotlib arc3)
         text = f"{op}\n{weight:+.4f}" if math.isfinite(weight) else f"{op}\nmissing"
-        axes.text(*middle, text, fontsize=7, ha="center", va="center",
-                  bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+        axes.text(*middle, text, fontsize=7, ha="center", va="center", zorder=5,
+                  bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": color, "lw": 0.5, "alpha": 0.9})
     for label, (x, y) in zip(node_labels, positions, strict=True):
-        axes.add_patch(Circle((x, y), 0.18, fc="#f0f0f0", ec="black", zorder=3))
+        axes.add_patch(Circle((x, y), 0.28, fc="#f0f0f0", ec="black", zorder=3))
         axes.text(x, y, label, ha="center", va="center", fontsize=8, zorder=4)
     xs = [p[0] for p in positions]
     ys = [p[1] for p in positions]
