@@ -4,9 +4,9 @@ Each cell is a directed graph with labelled nodes ('input1', 'input2', 'op' for 
 'output' for NB201) and op-labelled edges. A pattern's support is the number of graphs that contain it
 (as a not necessarily induced subgraph: gSpan's semantics, directed and labelled). The cells are tiny
 (≤ 8 edges), so every connected edge subset of every graph is enumerated and reduced to a canonical
-code; this is exact (it equals a brute-force subgraph-isomorphism count, see the tests), unlike the
-PyPI `gspan-mining` package, whose directed mode follows out-edges only and so never finds two edges
-entering one node.
+code; this is exact (it equals a brute-force subgraph-isomorphism count, see the tests). The reference's
+directed gSpan (a copy of the PyPI `gspan-mining` code) grows patterns along out-edges only and reports just
+the out-trees among them; `out_trees_only=True` reproduces that (tests/fixtures/redundancy).
 """
 
 from __future__ import annotations
@@ -149,14 +149,24 @@ def min_support_count(min_support: float, n_graphs: int) -> int:
 
 
 def mine_frequent(graphs: Sequence[CellGraph], min_support: int, min_vertices: int = 2,
-                  max_vertices: int = 6) -> dict[Code, int]:
-    """Every connected pattern with min..max vertices contained in at least `min_support` graphs → support."""
+                  max_vertices: int = 6, out_trees_only: bool = False) -> dict[Code, int]:
+    """Every connected pattern with min..max vertices contained in at least `min_support` graphs → support;
+    `out_trees_only` keeps what the reference's directed gSpan finds (see `is_out_tree`)."""
     if min_vertices < 2 or max_vertices < min_vertices:
         raise NasInputError(f"vertex bounds {min_vertices}..{max_vertices}: need 2 ≤ min ≤ max")
     support: Counter[Code] = Counter()
     for graph in graphs:
         support.update(connected_subpatterns(graph, min_vertices, max_vertices))
-    return {code: count for code, count in support.items() if count >= max(1, min_support)}
+    return {code: count for code, count in support.items()
+            if count >= max(1, min_support) and (not out_trees_only or is_out_tree(code))}
+
+
+def is_out_tree(code: Code) -> bool:
+    """Whether the pattern is an out-tree (one root, every other vertex entered by exactly one edge): the only
+    patterns the reference's directed gSpan reports, since its DFS grows patterns along out-edges only."""
+    labels, edges = code
+    entered = Counter(v for _, v, _ in edges)
+    return len(edges) == len(labels) - 1 and all(entered[v] == 1 for v in entered) and len(entered) == len(edges)
 
 
 def random_reference_graph(full: CellGraph, n_edges: int, rng: np.random.RandomState) -> CellGraph:

@@ -351,6 +351,7 @@ def run_motifs(importance_dir: str | Path, out: str | Path, *, dataset: str | No
                selection: str | None = "top", cells: Sequence[str] = ("normal",), min_support: float = 0.05,
                min_vertices: int = 2, max_vertices: int = 6, threshold: float = IMPORTANCE_THRESHOLD,
                keep_unimportant: bool = False, reference_split: bool = False, reference_induced: bool = False,
+               reference_gspan: bool = False,
                seed: int = 0, top: int = 12, overwrite: bool = False, plot: bool = True) -> dict[str, Any]:
     """Mine the frequent important subgraphs of an importance run's cells and rank them by support / reference
     incidence; writes motifs.csv, report.json and motifs.png."""
@@ -374,7 +375,7 @@ def run_motifs(importance_dir: str | Path, out: str | Path, *, dataset: str | No
     n_archs = len({(r["dataset"], r["selection"], r["arch"]) for r in rows
                    if dataset in (None, r["dataset"]) and selection in (None, r["selection"])})
     support_min = min_support_count(min_support, n_archs)
-    support = mine_frequent(important, support_min, min_vertices, max_vertices)
+    support = mine_frequent(important, support_min, min_vertices, max_vertices, out_trees_only=reference_gspan)
     rng = np.random.RandomState(seed)
     reference = [random_reference_graph(graph, reference_edge_count(len(kept.edges), rng, reference_split), rng)
                  for (graph, _), kept in zip(cells_graphs, important, strict=True)]
@@ -385,7 +386,7 @@ def run_motifs(importance_dir: str | Path, out: str | Path, *, dataset: str | No
     config = {"dataset": dataset, "selection": selection, "cells": list(cells), "min_support": min_support,
               "min_support_count": support_min, "min_vertices": min_vertices, "max_vertices": max_vertices,
               "threshold": threshold, "keep_unimportant": keep_unimportant, "reference_split": reference_split,
-              "reference_induced": reference_induced, "seed": seed}
+              "reference_induced": reference_induced, "reference_gspan": reference_gspan, "seed": seed}
     run.start(kind="analyze-motifs", space=space, dataset=dataset, config=config, seed=seed,
               parents=[Path(importance_dir)])
     header = ["rank", "motif", "vertices", "edges", "support", "support_share", "ref_incidence", "ref_share",

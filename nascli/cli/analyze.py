@@ -180,6 +180,8 @@ def motifs_command(
                                          "subgraph: randint(n) edges instead of n (a biased baseline)."),
     reference_induced: bool = typer.Option(False, "--reference-induced", help="Count reference incidence with "
                                            "induced subgraph isomorphism, as the reference's networkx call does."),
+    reference_gspan: bool = typer.Option(False, "--reference-gspan", help="Keep only the out-tree motifs, the "
+                                         "ones the reference's directed gSpan can find."),
     seed: int = typer.Option(0, help="Seed of the random reference subgraphs."),
     top: int = typer.Option(12, help="Motifs shown in the table and the figure."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier run in --out."),
@@ -191,7 +193,8 @@ def motifs_command(
     report = run_motifs(importance, out_dir, dataset=dataset, selection=selection, cells=tuple(cell) or ("normal",),
                         min_support=min_support, min_vertices=min_vertices, max_vertices=max_vertices,
                         threshold=threshold, keep_unimportant=unimportant, reference_split=reference_split,
-                        reference_induced=reference_induced, seed=seed, top=top, overwrite=overwrite)
+                        reference_induced=reference_induced, reference_gspan=reference_gspan, seed=seed, top=top,
+                        overwrite=overwrite)
     if quiet:
         return
     table = Table(title=f"{report['motifs']} motifs in {report['graphs']} cells (support ≥ "

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import json
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -15,6 +17,7 @@ from nascli.analysis.motifs import (
     contains,
     darts_cell_graph,
     describe,
+    is_out_tree,
     min_support_count,
     mine_frequent,
     nb201_cell_graph,
@@ -142,3 +145,19 @@ def test_random_reference_subgraph_has_the_requested_edges() -> None:
     for n in range(0, 9):
         sub = random_reference_graph(full, n, rng)
         assert len(sub.edges) == n and set(sub.edges) <= set(full.edges)
+
+
+def test_out_tree_patterns_equal_the_reference_gspan_output() -> None:
+    """tests/fixtures/redundancy/README.md: the reference's directed gSpan on 40 real important NB201 cells."""
+    fixture = json.loads((Path(__file__).parents[1] / "fixtures" / "redundancy" / "gspan_nb201_top40.json")
+                         .read_text(encoding="utf-8"))
+    graphs = [CellGraph({int(k): v for k, v in g["labels"].items()}, tuple(tuple(e) for e in g["edges"]))
+              for g in fixture["graphs"]]
+    reference = {canonical_code({int(k): v for k, v in p["labels"].items()}, [tuple(e) for e in p["edges"]]):
+                 p["support"] for p in fixture["reference_patterns"]}
+    args = (fixture["min_support"], fixture["min_vertices"], fixture["max_vertices"])
+    assert mine_frequent(graphs, *args, out_trees_only=True) == reference
+    everything = mine_frequent(graphs, *args)
+    assert all(everything[code] == support for code, support in reference.items())
+    extra = [code for code in everything if code not in reference]
+    assert len(extra) == 75 and not any(is_out_tree(code) for code in extra)
