@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -190,3 +191,19 @@ def test_summary_shares() -> None:
     assert rows[0] == pytest.approx({"count": 2, "mean": 0.001, "median": 0.001, "important": 1,
                                      "share_important": 0.5, "share_of_all_important": 0.5})
     assert rows[1]["count"] == 1 and rows[1]["share_important"] == 1.0
+
+
+def test_darts_neighbours_equal_the_reference_in_order() -> None:
+    """tests/fixtures/redundancy/README.md: the reference's find_node_proximate_archs on four genotypes."""
+    from pathlib import Path
+
+    from nascli.spaces.darts.genotype import CONCAT, DartsGenotype
+
+    fixture = json.loads((Path(__file__).parents[1] / "fixtures" / "redundancy" / "darts_neighbours_reference.json")
+                         .read_text(encoding="utf-8"))
+    assert len(fixture["cases"]) == 4
+    for case in fixture["cases"]:
+        genotype = DartsGenotype(case["normal"], CONCAT, case["reduce"], CONCAT)
+        for slot, expected in zip(darts_slots(), case["slot_neighbours"], strict=True):
+            got = [list(g.cell(slot.cell)[slot.position]) for g in darts_slot_neighbours(genotype, slot)]
+            assert got == expected
