@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 import time
@@ -491,7 +492,9 @@ def score_source(cfg: Any, run_dir: str | Path, percent: bool = False) -> Perfor
     from nascli.train.devices import resolve_device
 
     space = get_space("darts", **cfg.space_options)
+    # the search recipe itself, for scores that read their settings from it (trained-acc's `trained_acc` section)
+    with_config = {"config": cfg} if "config" in {f.name for f in dataclasses.fields(ScoreContext)} else {}
     context = ScoreContext(space=space, dataset=cfg.dataset, bench_path=cfg.bench, bench_sha256=cfg.bench_sha256,
                            device=resolve_device(cfg.runtime.device), seed=cfg.seed, options=dict(cfg.score_options),
-                           run_dir=Path(run_dir))
+                           run_dir=Path(run_dir), **with_config)
     return ScoreSource(make_score(cfg.score, context), percent=percent)
