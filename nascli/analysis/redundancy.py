@@ -349,7 +349,7 @@ def _cell_graphs(space: str, rows: list[dict[str, str]], dataset: str | None, se
 
 
 def run_motifs(importance_dir: str | Path, out: str | Path, *, dataset: str | None = None,
-               selection: str | None = "top", cells: Sequence[str] = ("normal",), min_support: float = 0.05,
+               selection: str | None = None, cells: Sequence[str] = ("normal",), min_support: float = 0.05,
                min_vertices: int = 2, max_vertices: int = 6, threshold: float = IMPORTANCE_THRESHOLD,
                keep_unimportant: bool = False, reference_split: bool = False, reference_induced: bool = False,
                reference_gspan: bool = False,
@@ -357,6 +357,11 @@ def run_motifs(importance_dir: str | Path, out: str | Path, *, dataset: str | No
     """Mine the frequent important subgraphs of an importance run's cells and rank them by support / reference
     incidence; writes motifs.csv, report.json and motifs.png."""
     space, rows = read_importance(importance_dir)
+    if selection is None:
+        present = sorted({row["selection"] for row in rows})
+        if "top" not in present and len(present) > 1:
+            raise NasInputError(f"the importance run holds selections {', '.join(present)}: pick one with --selection")
+        selection = "top" if "top" in present else (present[0] if present else None)
     if space == "nb201" and dataset is None:
         present = sorted({row["dataset"] for row in rows})
         if len(present) > 1:

@@ -166,8 +166,8 @@ def motifs_command(
     importance: Path = typer.Option(..., "--importance", help="Run folder of `nas analyze importance`."),
     out_dir: Path = typer.Option(..., "--out", "-o", help="Run folder for motifs.csv, report.json, motifs.png."),
     dataset: str | None = typer.Option(None, help="NB201: which dataset of the importance run."),
-    selection: str = typer.Option("top", help="Which architectures of the importance run: top, bottom, uniform, "
-                                  "given."),
+    selection: str | None = typer.Option(None, help="Which architectures of the importance run: top, bottom, "
+                                         "uniform, given. (default: top, or the run's only selection)"),
     cell: list[str] = typer.Option([], "--cell", help="DARTS: normal and/or reduce (repeatable). (default: normal, "
                                    "as the paper)"),
     min_support: float = typer.Option(0.05, help="Minimum support: a share of the architectures (< 1) or a count."),

@@ -115,6 +115,11 @@ def test_darts_file_source_missing_neighbours_prune_and_retrain(tmp_path: Path) 
     flagged = _rows(full / "importance.csv")
     assert [r["below_noise"] for r in flagged] == [str(abs(float(r["importance"])) < 0.0005).lower() for r in flagged]
     assert {r["below_noise"] for r in flagged} == {"true", "false"}
+    code, output = nas("analyze", "motifs", "--importance", str(full), "--out", str(tmp_path / "motifs"),
+                       "--min-support", "1", "--threshold", "0.0001", "--reference-gspan", "--quiet")
+    assert code == 0, output
+    mined = _rows(tmp_path / "motifs" / "motifs.csv")
+    assert mined and all(r["motif"].split(" ")[0].split("#")[0] in ("input1", "input2", "op") for r in mined)
     pruned = tmp_path / "pruned"
     code, output = nas("analyze", "prune", "--importance", str(full), "--out", str(pruned), "--order", "both")
     assert code == 0, output
