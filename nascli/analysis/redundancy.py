@@ -195,6 +195,12 @@ def select_from_source(source: FileSource, selection: str, fraction: float = 0.0
     return [parse_genotype(keys[i]) for i in chosen]
 
 
+def check_importance_folder(out: str | Path, resume: bool, overwrite: bool) -> None:
+    """Refuse an `out` that holds another run before anything (e.g. a training score) writes into it."""
+    RunFolder(out).prepare(kind="analyze-importance", space="darts", resume=resume, overwrite=overwrite,
+                           guard_files=(DARTS_PARTIAL,))
+
+
 def run_importance_darts(out: str | Path, genotypes: Sequence[DartsGenotype], source: PerformanceSource, *,
                          cells: Sequence[str] = CELL_KINDS, selection: str = "given",
                          threshold: float = IMPORTANCE_THRESHOLD, repeat: FileSource | None = None,

@@ -48,7 +48,8 @@ def importance_command(
                                         "default: top and bottom; DARTS: selects from --scores-file."),
     fraction: float = typer.Option(0.05, help="Share of the archs in top/bottom (the reference: 5%)."),
     n: int = typer.Option(1000, "--n", help="uniform: number of architectures (the reference: 1,000)."),
-    seed: int = typer.Option(0, help="Seed of the uniform sample (the reference: RandomState(0))."),
+    seed: int | None = typer.Option(None, help="Seed of the uniform sample (the reference: RandomState(0)); with "
+                                    "--score also the search seed (default: the recipe's). (default: 0)"),
     threshold: float = typer.Option(0.001, help="An op is important when its importance exceeds this."),
     bench: str | None = typer.Option(None, help="NB201 table instead of the shipped one."),
     bench_sha256: str | None = typer.Option(None, "--bench-sha256", help="Refuse a table with another hash."),
@@ -82,7 +83,7 @@ def importance_command(
     if space == "nb201":
         report = redundancy.run_importance_nb201(
             out_dir, datasets=dataset or ("cifar10", "cifar100", "imagenet16-120"),
-            selections=selection or ("top", "bottom"), fraction=fraction, n_uniform=n, seed=seed, bench=bench,
+            selections=selection or ("top", "bottom"), fraction=fraction, n_uniform=n, seed=seed or 0, bench=bench,
             bench_sha256=bench_sha256, threshold=threshold, overwrite=overwrite)
     elif space == "darts":
         report = _darts_importance(out_dir, genotype, archs, scores_file, column, unit, score, recipe, overrides,
@@ -112,7 +113,7 @@ def _unit(unit: str) -> bool | None:
 def _darts_importance(out_dir: Path | None, genotype: list[str], archs: Path | None, scores_file: Path | None,
                       column: str | None, unit: str, score: str | None, recipe: Path | None, overrides: list[str],
                       cell: list[str], repeat: Path | None, write_neighbours: Path | None, selection: list[str],
-                      fraction: float, n: int, seed: int, threshold: float, resume: bool, overwrite: bool,
+                      fraction: float, n: int, seed: int | None, threshold: float, resume: bool, overwrite: bool,
                       quiet: bool) -> dict | None:
     from nascli.analysis import redundancy
     from nascli.analysis.importance import FileSource
@@ -129,7 +130,7 @@ def _darts_importance(out_dir: Path | None, genotype: list[str], archs: Path | N
         if file_source is None or len(selection) != 1:
             raise NasInputError("--selection on DARTS picks archs from --scores-file: give the file and one "
                                 "of top, bottom, uniform")
-        chosen += redundancy.select_from_source(file_source, selection[0], fraction, n, seed)
+        chosen += redundancy.select_from_source(file_source, selection[0], fraction, n, seed or 0)
     if not chosen:
         raise NasInputError("no DARTS architecture given: pass --genotype, --archs, or --scores-file with "
                             "--selection top|bottom|uniform")
@@ -144,16 +145,19 @@ def _darts_importance(out_dir: Path | None, genotype: list[str], archs: Path | N
         raise NasInputError("no run folder given: pass --out DIR")
     if (file_source is None) == (score is None):
         raise NasInputError("give exactly one performance source: --scores-file FILE or --score NAME")
+    config: dict = {"scores_file": str(scores_file) if scores_file else None, "score": score}
     if file_source is not None:
         source = file_source
     else:
-        from nascli.config import SearchConfig, resolve_config
+        from nascli.config import SearchConfig, resolve_config, to_dict
 
         cfg, _ = resolve_config(SearchConfig, recipe, overrides, flags(space="darts", score=score, seed=seed),
                                 section="search")
+        redundancy.check_importance_folder(out_dir, resume, overwrite)
         source = redundancy.score_source(cfg, out_dir, percent=bool(percent))
+        config["search"] = to_dict(cfg)
     repeat_source = FileSource(repeat, column, percent) if repeat is not None else None
-    config = {"source": source.name, "scores_file": str(scores_file) if scores_file else None, "score": score}
+    config["source"] = source.name
     return redundancy.run_importance_darts(out_dir, chosen, source, cells=cells,
                                            selection=selection[0] if selection else "given", threshold=threshold,
                                            repeat=repeat_source, resume=resume, overwrite=overwrite, quiet=quiet,
