@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from nascli import __version__
-from nascli.cli import bench, correlate, flops_table, retrain, search, train_supernet, visualize
+from nascli.cli import analyze, bench, correlate, flops_table, retrain, search, train_supernet, visualize
 
 app = typer.Typer(
     name="nas",
@@ -38,6 +38,7 @@ correlate.register(app)
 visualize.register(app)
 bench.register(app)
 flops_table.register(app)
+analyze.register(app)
 
 
 if __name__ == "__main__":

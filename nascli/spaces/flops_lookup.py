@@ -185,7 +185,8 @@ def cost_from_lookup(lookup: Mapping[str, Any], genotype: DartsGenotype, what: s
         for position in lookup["positions"]:
             entries = position["entries"]
             for op, index in genotype.cell(position["cell"]):
-                total += entries[op][what][index]
+                if op != "none":  # a pruned slot (Zero op): no multiply-adds, no parameters
+                    total += entries[op][what][index]
     except (KeyError, IndexError, TypeError):
         raise NasInputError("the lookup lacks an entry this genotype needs: it is damaged or of another "
                             "format; write it again with nas flops-table --lookup") from None

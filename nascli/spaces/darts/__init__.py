@@ -4,7 +4,8 @@ A cell has two inputs (states 0, 1: the outputs of the two previous cells) and f
 states 2..5; state s may read any of the states 0..s-1, which gives 14 candidate edges, numbered
 node-major: the edge from state k into state s has index k + Σ_{t=2}^{s-1} t (offsets 0, 2, 5, 9).
 A final genotype keeps exactly two edges with one non-`none` op each per intermediate state, and
-the cell output concatenates states 2..5 (methods/spaces.md §2).
+the cell output concatenates states 2..5 (methods/spaces.md §2); a pruned genotype (`nas analyze prune`)
+may set some of those ops to `none`.
 """
 
 

@@ -58,6 +58,12 @@ def _cell_from_code(code: Code, order: Sequence[str], none_value: int, name: str
     return tuple(pairs)
 
 
+def _refuse_pruned(genotype: DartsGenotype, encoding: str) -> None:
+    if genotype.is_pruned():
+        raise NasInputError(f"the genotype has 'none' (pruned) slots, which the {encoding} encoding cannot hold: "
+                            "use the Genotype(...) text form")
+
+
 def to_rlnas_codes(genotype: DartsGenotype) -> Code:
     """28 ints (14 normal + 14 reduce), value = RLNAS op index, 0 = none (RLNAS `cand`)."""
     return _cell_code(genotype.normal, DARTS_OPS_RLNAS, 0) + _cell_code(genotype.reduce, DARTS_OPS_RLNAS, 0)
@@ -105,6 +111,7 @@ def split_codes(codes: Any, name: str, low: int, high: int) -> tuple[Code, Code]
 
 def to_rmi_onehot(genotype: DartsGenotype) -> tuple[np.ndarray, np.ndarray]:
     """Two 14×7 one-hot matrices (rows = edges, columns = the 7 non-none ops; unused edges all zero)."""
+    _refuse_pruned(genotype, "RMI one-hot")
     matrices = []
     for cell in CELL_KINDS:
         matrix = np.zeros((NUM_EDGES, len(DARTS_OPS_DRNAS)), dtype=np.int64)
@@ -130,6 +137,7 @@ def from_rmi_onehot(normal: np.ndarray, reduce: np.ndarray) -> DartsGenotype:
 
 def to_nb301_config(genotype: DartsGenotype) -> dict[str, str]:
     """The NB301 ConfigSpace dict: `…:edge_{cell}_{e}` = op, `…:inputs_node_{cell}_{3..5}` = "a_b" (sorted)."""
+    _refuse_pruned(genotype, "NB301 config")
     config: dict[str, str] = {}
     for cell in CELL_KINDS:
         pairs = genotype.cell(cell)

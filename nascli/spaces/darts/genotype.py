@@ -92,13 +92,11 @@ def _validate_cell(cell: str, pairs: Pairs) -> None:
         )
     for position, (op, index) in enumerate(pairs):
         state = 2 + position // 2
-        if op == "none":
+        # `none` marks a slot removed by pruning (redundancy paper §1.3): the node keeps its two input slots
+        if op not in FINAL_OPS and op != "none":
             raise NasInputError(
-                f"node {state} of the {cell} cell uses 'none': a final genotype has two non-none inputs per node"
-            )
-        if op not in FINAL_OPS:
-            raise NasInputError(
-                f"unknown operation {op!r} in node {state} of the {cell} cell: choose one of {', '.join(FINAL_OPS)}"
+                f"unknown operation {op!r} in node {state} of the {cell} cell: choose one of {', '.join(FINAL_OPS)} "
+                "(or none for a pruned slot)"
             )
         if not 0 <= index < state:
             raise NasInputError(
@@ -130,6 +128,10 @@ class DartsGenotype:
             _validate_cell(cell, pairs)
             object.__setattr__(self, cell, pairs)
             object.__setattr__(self, f"{cell}_concat", _as_concat(cell, getattr(self, f"{cell}_concat")))
+
+    def is_pruned(self) -> bool:
+        """Whether any slot holds `none` (a genotype written by `nas analyze prune`)."""
+        return any(op == "none" for cell in CELL_KINDS for op, _ in getattr(self, cell))
 
     def cell(self, kind: str) -> Pairs:
         """The (op, input) pairs of the `normal` or `reduce` cell."""

@@ -93,5 +93,65 @@ def sample_uniform(rng: np.random.Generator) -> DartsGenotype:
     return DartsGenotype(cells[0], CONCAT, cells[1], CONCAT)
 
 
+PRIM_OPS = ("skip_connect", "sep_conv_3x3", "sep_conv_5x5")
+"""The Prim rule's ops (redundancy paper §3: the primitives important cells are made of)."""
+
+PRIMSKIP_OPS = ("sep_conv_3x3", "sep_conv_5x5")
+"""PrimSkip: the ops of the six free slots (skip_connect appears only in the fixed first node)."""
+
+SKIP_FIRST_NODE = (("skip_connect", 0), ("skip_connect", 1))
+"""Skip/PrimSkip: state 2 is the residual sum of both cell inputs."""
+
+
+def _cell_pairs(rng: np.random.Generator, ops: Sequence[str], first_node: Sequence[tuple[str, int]] = (),
+                reference_wiring: bool = False) -> tuple[tuple[str, int], ...]:
+    """One cell: a fixed first node if given, the other nodes two distinct inputs each, ops uniform over `ops`.
+
+    `reference_wiring` lets state s read only {0..s−2} (the redundancy reference's Skip sampler draws from
+    `arange(order)` for order 2..4); otherwise state s reads any of {0..s−1} (the full DAG).
+    """
+    pairs: list[tuple[str, int]] = list(first_node)
+    for state in range(2 + len(first_node) // 2, 6):
+        candidates = state - 1 if reference_wiring else state
+        inputs = sorted(int(i) for i in rng.choice(candidates, size=2, replace=False))
+        pairs.extend((ops[int(rng.integers(len(ops)))], i) for i in inputs)
+    return tuple(pairs)
+
+
+def _genotype(rng: np.random.Generator, **rule: Any) -> DartsGenotype:
+    """Normal and reduce cells drawn independently by the same rule (the reference's same_normal_reduce=False)."""
+    return DartsGenotype(_cell_pairs(rng, **rule), CONCAT, _cell_pairs(rng, **rule), CONCAT)
+
+
+def sample_prim(rng: np.random.Generator) -> DartsGenotype:
+    """Prim: DARTS-uniform wiring, every slot's op uniform over skip_connect, sep_conv_3x3, sep_conv_5x5."""
+    return _genotype(rng, ops=PRIM_OPS)
+
+
+def sample_skip(rng: np.random.Generator) -> DartsGenotype:
+    """Skip: state 2 = skip(0) + skip(1); states 3..5 read two distinct earlier states; ops uniform over the 7."""
+    return _genotype(rng, ops=FINAL_OPS, first_node=SKIP_FIRST_NODE)
+
+
+def sample_primskip(rng: np.random.Generator) -> DartsGenotype:
+    """PrimSkip: the Skip wiring with the six free slots uniform over sep_conv_3x3, sep_conv_5x5."""
+    return _genotype(rng, ops=PRIMSKIP_OPS, first_node=SKIP_FIRST_NODE)
+
+
+def sample_skip_reference(rng: np.random.Generator) -> DartsGenotype:
+    """Skip with the reference's wiring: state s reads only {0..s−2} (state 3 only the two cell inputs)."""
+    return _genotype(rng, ops=FINAL_OPS, first_node=SKIP_FIRST_NODE, reference_wiring=True)
+
+
+def sample_primskip_reference(rng: np.random.Generator) -> DartsGenotype:
+    """PrimSkip with the reference's wiring (see `sample_skip_reference`)."""
+    return _genotype(rng, ops=PRIMSKIP_OPS, first_node=SKIP_FIRST_NODE, reference_wiring=True)
+
+
 GENOTYPE_SAMPLERS: dict[str, Any] = {"uniform": sample_uniform}
 """Sampling rules of final genotypes (`space_options.sampler`): name → function(rng) → DartsGenotype."""
+GENOTYPE_SAMPLERS["prim"] = sample_prim
+GENOTYPE_SAMPLERS["skip"] = sample_skip
+GENOTYPE_SAMPLERS["primskip"] = sample_primskip
+GENOTYPE_SAMPLERS["skip-reference"] = sample_skip_reference
+GENOTYPE_SAMPLERS["primskip-reference"] = sample_primskip_reference
