@@ -33,6 +33,8 @@ from nascli.train.devices import resolve_device
 from nascli.train.progress import make_progress
 
 STATE_FILE = "search_state.json"
+JOURNAL_FILE = "search_journal.jsonl"
+"""Per-step additions to the strategy's grow-only sets (`Strategy.journal_entry`); the state counts the lines."""
 BENCH_DATASETS = ("cifar10", "cifar100", "imagenet16-120")
 
 
@@ -66,14 +68,37 @@ def _append_scores(path: Path, rows: list[list[Any]]) -> None:
         os.fsync(handle.fileno())
 
 
-def _restore_scores(path: Path, header: list[str], rows_written: int) -> None:
+def _restore_scores(path: Path, header: list[str], rows_written: int) -> list[list[str]]:
     """Cut scores.csv back to its header and the first `rows_written` rows, those the saved state accounts for
-    (rows appended after the last state write, by a run that then stopped, are scored again)."""
+    (rows appended after the last state write, by a run that then stopped, are scored again); returns them."""
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True) if path.exists() else []
     if len(lines) < 1 + rows_written or lines[0] != _csv_text([header]):
         raise NasInputError(f"{path} holds fewer rows than the search state records, or another header: delete "
                             f"the folder's {STATE_FILE} to restart the search, or use a new --out")
-    atomic_write_text(path, "".join(lines[: 1 + rows_written]))
+    kept = lines[1 : 1 + rows_written]
+    if len(lines) > 1 + rows_written:
+        atomic_write_text(path, "".join(lines[: 1 + rows_written]))
+    return list(csv.reader(kept))
+
+
+def _restore_journal(path: Path, entries: int) -> list[dict[str, Any]]:
+    """The first `entries` lines of the journal, cutting any written after the last state write."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True) if path.exists() else []
+    kept = [line for line in lines[:entries] if line.endswith("\n")]
+    if len(kept) < entries:
+        raise NasInputError(f"{path} holds fewer entries than the search state records: delete the folder's "
+                            f"{STATE_FILE} to restart the search, or use a new --out")
+    if len(lines) > entries:
+        atomic_write_text(path, "".join(kept))
+    return [json.loads(line) for line in kept]
+
+
+def _restore_strategy(strategy: Strategy, space: SearchSpace, saved: dict[str, Any], rows: list[list[str]],
+                      journal: list[dict[str, Any]]) -> None:
+    """Give a fresh strategy its history (from scores.csv rows), its journal, then its saved state."""
+    strategy.restore_evaluated([(space.parse(row[0]), float(row[1])) for row in rows])
+    strategy.replay_journal(journal)
+    strategy.load_state_dict(saved["strategy"])
 
 
 def run_search(cfg: SearchConfig, out: str | Path, *, supernet: str | Path | None = None, resume: bool = False,
@@ -107,22 +132,26 @@ def run_search(cfg: SearchConfig, out: str | Path, *, supernet: str | Path | Non
     strategy = make_strategy(cfg.strategy, space, cfg, make_constraint(space, cfg.constraints, dataset))
     header = ["arch", cfg.score, *[e.name for e in extras], "step"] + (["index"] if space.is_finite() else [])
     rows_written = 0
+    journal_entries = 0
     state_path = run.file(STATE_FILE)
     if resumed and state_path.exists():
         try:
             saved = json.loads(state_path.read_text(encoding="utf-8"))
-            strategy.load_state_dict(saved["strategy"])
             rows_written = int(saved["rows_written"])
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            journal_entries = int(saved.get("journal_entries", 0))
+            rows = _restore_scores(run.file("scores.csv"), header, rows_written)
+            journal = _restore_journal(run.file(JOURNAL_FILE), journal_entries)
+            _restore_strategy(strategy, space, saved, rows, journal)
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, IndexError) as exc:
             raise NasInputError(f"{state_path} is corrupt ({type(exc).__name__}): delete the folder's "
                                 f"{STATE_FILE} to restart the search, or use a new --out") from None
-        _restore_scores(run.file("scores.csv"), header, rows_written)
         write_jsonl(run.file("history.jsonl"), [r for r in read_jsonl(run.file("history.jsonl"))
                                                  if r.get("generation", -1) < strategy.step])
     else:
         atomic_write_text(run.file("scores.csv"), _csv_text([header]))
-        if run.file("history.jsonl").exists():
-            write_jsonl(run.file("history.jsonl"), [])
+        for name in ("history.jsonl", JOURNAL_FILE):
+            if run.file(name).exists():
+                write_jsonl(run.file(name), [])
     run.start(kind="search", space=space.name, dataset=dataset, config={**to_dict(cfg), "meta": meta or {}},
               seed=cfg.seed, parents=parents, extra={"score": cfg.score, "strategy": cfg.strategy})
     total = _planned_steps(strategy, cfg, space)
@@ -145,11 +174,17 @@ def run_search(cfg: SearchConfig, out: str | Path, *, supernet: str | Path | Non
                 if space.is_finite():
                     row.append(int(indices[i]) if indices is not None else space.index(arch))
                 rows.append(row)
-            # rows first, then the state that counts them: a stop in between scores this step again on --resume
+            # rows, history and journal first, then the small state that counts them: a stop in between scores
+            # this step again on --resume
             _append_scores(run.file("scores.csv"), rows)
             rows_written += len(rows)
             append_jsonl(run.file("history.jsonl"), record)
-            atomic_write_json(state_path, {"strategy": strategy.state_dict(), "rows_written": rows_written})
+            entry = strategy.journal_entry()
+            if entry:
+                append_jsonl(run.file(JOURNAL_FILE), entry)
+                journal_entries += 1
+            atomic_write_json(state_path, {"strategy": strategy.state_dict(), "rows_written": rows_written,
+                                           "journal_entries": journal_entries})
             progress.advance(task)
             progress.update(task, info=f"best {record['best_so_far']:.4f}")
     best, best_score = strategy.best()

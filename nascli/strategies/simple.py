@@ -7,7 +7,7 @@ from typing import Any
 from nascli.config import SearchConfig
 from nascli.errors import NasInputError
 from nascli.spaces.base import Architecture, SearchSpace
-from nascli.strategies.base import STRATEGIES, Allowed, Strategy
+from nascli.strategies.base import STRATEGIES, Allowed, GrowingSet, Strategy
 
 
 @STRATEGIES.register("random")
@@ -23,7 +23,7 @@ class RandomStrategy(Strategy):
         if space.is_finite() and cfg.samples > space.size():
             raise NasInputError(f"random search asks {cfg.samples} distinct architectures but the {space.name} "
                                 f"space has {space.size()}: use --strategy exhaustive")
-        self.seen: set[str] = set()
+        self.seen = GrowingSet()  # every text drawn, constraints passed or not
 
     def ask(self) -> list[Architecture]:
         """Up to `batch` new architectures, until `samples` were drawn."""
@@ -41,14 +41,11 @@ class RandomStrategy(Strategy):
                 batch.append(arch)
         return batch
 
-    def state_dict(self) -> dict[str, Any]:
-        """Base state plus the drawn set."""
-        return {**super().state_dict(), "seen": sorted(self.seen)}
-
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore `state_dict` output."""
+        """Restore `state_dict` output (the drawn set comes from the journal)."""
         super().load_state_dict(state)
-        self.seen = set(state["seen"])
+        if "seen" in state:  # a state saved before the drawn set moved to the journal
+            self.seen = GrowingSet(state["seen"])
 
 
 @STRATEGIES.register("exhaustive")
