@@ -86,7 +86,7 @@ def search_command(
         runtime__quiet=quiet or None, differentiable__data__root=str(data_root) if data_root else None,
     ), section="search")
     result = run_search(cfg, out_dir, supernet=supernet, resume=resume, overwrite=overwrite, meta=meta)
-    if cfg.runtime.quiet:
+    if cfg.runtime.quiet or not result.is_main:  # under torchrun only rank 0 reports
         return
     from nascli.strategies.differentiable import DIFFERENTIABLE
 

@@ -7,6 +7,9 @@ import csv
 import dataclasses
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +177,48 @@ def test_the_state_stays_the_same_size_as_the_search_grows(tmp_path: Path) -> No
         assert len(journal) == generations - 1
         assert len({t for entry in journal for t in entry["visited"]}) == sum(len(e["visited"]) for e in journal)
     assert sizes[12] < 1.2 * sizes[2]
+
+
+TORCHRUN = Path(sys.executable).parent / "torchrun"
+WORKER = Path(__file__).resolve().parent / "ddp_search_worker.py"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _launch(out: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """Run the worker's search into `out` as 2 gloo processes under torchrun, 1 thread each."""
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO), **env}
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        environment.pop(name, None)
+    return subprocess.run([str(TORCHRUN), "--standalone", "--nproc_per_node", "2", str(WORKER), str(out), *args],
+                          env=environment, capture_output=True, text=True, timeout=300)
+
+
+def _trained_steps(run: Path) -> dict[str, list[str]]:
+    """Per candidate folder, the `rank step` lines of every training step it ran."""
+    return {folder.name: (folder / "trained_by.txt").read_text().splitlines()
+            for folder in sorted((run / "candidates").iterdir())}
+
+
+@pytest.mark.skipif(not TORCHRUN.exists(), reason="torchrun is not installed beside the interpreter")
+def test_an_expensive_score_split_over_two_processes_equals_one_even_when_a_rank_is_killed(tmp_path: Path) -> None:
+    from tests.strategies import ddp_search_worker
+
+    threads = torch.get_num_threads()
+    try:  # the one-process reference, in this process (1 thread, as the ranks)
+        ddp_search_worker.main([str(tmp_path / "one")])
+    finally:
+        torch.set_num_threads(threads)
+    # rank 1 dies right after its 11th training step: generation 1, its first candidate, 2 of 3 steps done
+    killed = _launch(tmp_path / "run", KILL_RANK="1", KILL_AFTER="11")
+    assert killed.returncode != 0
+    assert len((tmp_path / "run" / "scores.csv").read_text().splitlines()) == 1 + 6  # generation 0 only
+    half_trained = [name for name, lines in _trained_steps(tmp_path / "run").items() if lines == ["1 0", "1 1"]]
+    assert len(half_trained) == 1
+    resumed = _launch(tmp_path / "run", "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert _search_files(tmp_path / "run") == _search_files(tmp_path / "one")
+    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["world_size"] == 2
+    # each rank trained its share (candidates r, r + 2, r + 4 of every generation)
+    assert {lines[-1].split()[0] for lines in _trained_steps(tmp_path / "run").values()} == {"0", "1"}
+    # the half-trained candidate continued from its checkpoint instead of starting again
+    assert [line.split()[1] for line in _trained_steps(tmp_path / "run")[half_trained[0]]] == ["0", "1", "2"]
