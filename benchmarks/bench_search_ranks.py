@@ -7,8 +7,9 @@ an evolution (population 8, 3 generations: 24 trained candidates; --quick: 4 × 
 
 Each measurement is a fresh launch: the worker as one plain process, and under `torchrun --standalone
 --nproc_per_node 2` (gloo on the CPU, nccl with --device cuda where 2 GPUs exist), every process with 1 thread
-(OMP_NUM_THREADS=1). Wall-clock seconds include start-up (torch import, process-group set-up); both runs
-must write the same scores.csv (the script exits 1 otherwise). On a CPU with fewer than 2 idle cores the
+(OMP_NUM_THREADS=1). Two wall-clock times: the whole launch (start-up included: torch import, process-group
+set-up) and `run_search` alone as rank 0 times it (the search, scoring included); both runs must write the same
+scores.csv (the script exits 1 otherwise). On a CPU with fewer than 2 idle cores the
 speed-up cannot show: the script prints the load average it ran under.
 """
 
@@ -29,8 +30,8 @@ WORKER = REPO / "tests" / "strategies" / "ddp_search_worker.py"
 TORCHRUN = Path(sys.executable).with_name("torchrun")
 
 
-def launch(out: Path, processes: int, settings: list[str]) -> float:
-    """Wall seconds of one search launch; exits 1 with the output when it fails."""
+def launch(out: Path, processes: int, settings: list[str]) -> tuple[float, float]:
+    """(wall seconds of the launch, seconds of run_search on rank 0); exits 1 with the output when it fails."""
     command = [str(TORCHRUN), "--standalone", "--nproc_per_node", str(processes)] if processes > 1 else [
         sys.executable]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
@@ -42,7 +43,8 @@ def launch(out: Path, processes: int, settings: list[str]) -> float:
     if completed.returncode != 0:
         console.print(f"FAIL: {' '.join(command)} ({processes} processes)\n{completed.stderr[-3000:]}")
         raise SystemExit(1)
-    return seconds
+    search = [line for line in completed.stdout.splitlines() if line.startswith("search seconds:")]
+    return seconds, float(search[-1].split(":")[1])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,17 +76,23 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench_search_ranks_"))
     try:
         times: dict[int, list[float]] = {1: [], 2: []}
+        search_times: dict[int, list[float]] = {1: [], 2: []}
         scores: dict[int, bytes] = {}
         for repeat in range(repeats):
             for processes in (1, 2) if repeat % 2 == 0 else (2, 1):
                 out = workdir / f"{processes}-{repeat}"
-                times[processes].append(launch(out, processes, settings))
+                seconds, search_seconds = launch(out, processes, settings)
+                times[processes].append(seconds)
+                search_times[processes].append(search_seconds)
                 scores[processes] = (out / "scores.csv").read_bytes()
                 shutil.rmtree(out)
         one, two = median(times[1]), median(times[2])
-        print_table(f"wall-clock seconds, median of {repeats} (fresh launch each, start-up included)",
-                    ["processes", "seconds", "speed-up over 1"],
-                    [["1 (plain)", f"{one:.2f}", "1.00x"], ["2 (torchrun)", f"{two:.2f}", ratio_text(one, two)]])
+        search_one, search_two = median(search_times[1]), median(search_times[2])
+        print_table(f"wall-clock seconds, median of {repeats} (fresh launch each)",
+                    ["processes", "whole launch", "speed-up over 1", "run_search on rank 0", "speed-up over 1"],
+                    [["1 (plain)", f"{one:.2f}", "1.00x", f"{search_one:.2f}", "1.00x"],
+                     ["2 (torchrun)", f"{two:.2f}", ratio_text(one, two), f"{search_two:.2f}",
+                      ratio_text(search_one, search_two)]])
         if scores[1] != scores[2]:
             console.print("FAIL: 2 processes wrote another scores.csv than 1 process")
             return 1

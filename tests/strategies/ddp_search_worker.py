@@ -15,6 +15,7 @@ import argparse
 import os
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -114,7 +115,10 @@ def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     TinyTrainedScore.steps = args.steps
+    start = time.perf_counter()
     run_search(search_config(args.generations, args.population, args.device), args.out, resume=args.resume)
+    if os.environ.get("RANK", "0") == "0":
+        print(f"search seconds: {time.perf_counter() - start:.6f}")  # read by benchmarks/bench_search_ranks.py
 
 
 if __name__ == "__main__":
