@@ -153,6 +153,52 @@ def format_arch(arch: NB201Arch) -> str:
     return _ARCH_TEMPLATE.format(*arch.ops)
 
 
+_LOW_HALF = np.uint64(0xFFFFFFFF)
+_HALF_BITS = np.uint64(32)
+
+
+def _lemire_draws_raw(rng: np.random.Generator, count: int) -> np.ndarray | None:
+    """`count` × 6 op indices as `count` calls of `rng.integers(0, 5, size=6)` would draw them, in one pass.
+
+    numpy draws each bounded integer by Lemire's method on the bit generator's 32-bit halves (low half of a
+    64-bit output first): value = (u32 · 5) >> 32, redrawn only when u32 == 0. On a PCG64 with no half-word
+    pending, `count` calls therefore consume exactly 3·count outputs (unless one of them holds a zero half,
+    where None is returned with `rng` untouched) and leave the last output's high half as its spare word.
+    """
+    bits = rng.bit_generator
+    if count < 1 or not isinstance(bits, np.random.PCG64):
+        return None
+    state = bits.state
+    if state["has_uint32"]:
+        return None
+    raw = bits.random_raw(3 * count)
+    halves = np.empty(6 * count, dtype=np.uint64)
+    halves[0::2] = raw & _LOW_HALF
+    halves[1::2] = raw >> _HALF_BITS
+    if not halves.all():
+        bits.state = state
+        return None
+    after = bits.state
+    after["uinteger"] = int(raw[-1] >> _HALF_BITS)
+    bits.state = after
+    return ((halves * np.uint64(len(NB201_OPS))) >> _HALF_BITS).astype(np.int64).reshape(count, NUM_EDGES)
+
+
+@lru_cache(maxsize=1)
+def _lemire_draws_match_numpy() -> bool:
+    """Whether this numpy's `Generator.integers` draws as `_lemire_draws_raw` assumes (checked once)."""
+    reference, fast = (np.random.Generator(np.random.PCG64(20260101)) for _ in range(2))
+    expected = np.array([reference.integers(0, len(NB201_OPS), size=NUM_EDGES) for _ in range(256)])
+    drawn = _lemire_draws_raw(fast, 256)
+    return drawn is not None and np.array_equal(drawn, expected) and (
+        reference.bit_generator.state == fast.bit_generator.state)
+
+
+def _lemire_draws(rng: np.random.Generator, count: int) -> np.ndarray | None:
+    """`_lemire_draws_raw` where this numpy is known to draw that way; None where `sample` must be called."""
+    return _lemire_draws_raw(rng, count) if _lemire_draws_match_numpy() else None
+
+
 def _trusted_arch(ops: tuple[str, ...]) -> NB201Arch:
     """An `NB201Arch` of ops known to be valid (drawn from `NB201_OPS`), built without re-checking them."""
     arch = object.__new__(NB201Arch)
@@ -272,6 +318,13 @@ def _official_index() -> _OfficialIndex:
 def _official_archs() -> tuple[NB201Arch, ...]:
     """Every architecture in official index order (built from the checked op matrix without re-validating)."""
     return tuple(_trusted_arch(tuple(NB201_OPS[i] for i in row)) for row in _official_index().op_matrix.tolist())
+
+
+@lru_cache(maxsize=1)
+def _archs_by_code() -> list[NB201Arch]:
+    """Every architecture by its base-5 code (the shared, immutable objects of `_official_archs`)."""
+    archs = _official_archs()
+    return [archs[index] for index in _official_index().code_to_index.tolist()]
 
 
 # --- networks ---------------------------------------------------------------------------------------
@@ -655,6 +708,14 @@ class NB201Space(SearchSpace):
     def sample(self, rng: np.random.Generator) -> NB201Arch:
         """Uniform over the 5^6 cells."""
         return _trusted_arch(tuple(NB201_OPS[i] for i in rng.integers(0, len(NB201_OPS), size=NUM_EDGES).tolist()))
+
+    def sample_many(self, rng: np.random.Generator, count: int) -> list[NB201Arch]:
+        """`count` calls of `sample` at once: the same architectures, `rng` left in the same state."""
+        ops = _lemire_draws(rng, count)
+        if ops is None:
+            return super().sample_many(rng, count)
+        by_code = _archs_by_code()
+        return [by_code[code] for code in (ops @ _CODE_WEIGHTS).tolist()]
 
     def mutate(
         self, arch: NB201Arch, rng: np.random.Generator, prob: float, ops: Sequence[str] | None = None

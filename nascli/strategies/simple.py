@@ -30,15 +30,28 @@ class RandomStrategy(Strategy):
         wanted = min(self.cfg.batch, self.cfg.samples - len(self.evaluated))
         batch: list[Architecture] = []
         tries = 0
-        while len(batch) < wanted and tries < wanted * 1000:
-            tries += 1
-            arch = self.space.sample(self.rng)
-            key = self.space.format(arch)
-            if key in self.seen:
-                continue
-            self.seen.add(key)
-            if self.allowed(arch):
-                batch.append(arch)
+        limit = wanted * 1000
+        while len(batch) < wanted and tries < limit:
+            # draws come in blocks (one vectorised call where the space has it); the generator is then set back
+            # to where the draws actually used leave it, so the sequence is that of one `sample` per try
+            block = min(limit - tries, max(64, 4 * (wanted - len(batch))))
+            before = self.rng.bit_generator.state
+            draws = self.space.sample_many(self.rng, block)
+            used = 0
+            for arch in draws:
+                used += 1
+                key = self.space.format(arch)
+                if key in self.seen:
+                    continue
+                self.seen.add(key)
+                if self.allowed(arch):
+                    batch.append(arch)
+                    if len(batch) == wanted:
+                        break
+            tries += used
+            if used < len(draws):
+                self.rng.bit_generator.state = before
+                self.space.sample_many(self.rng, used)
         return batch
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
