@@ -97,7 +97,7 @@ def search_command(
         arch_column=arch_column, batch=batch,
     ), section="search")
     result = run_search(cfg, out_dir, supernet=supernet, resume=resume, overwrite=overwrite, meta=meta)
-    if cfg.runtime.quiet:
+    if cfg.runtime.quiet or not result.is_main:  # under torchrun only rank 0 reports
         return
     from nascli.strategies.differentiable import DIFFERENTIABLE
 

@@ -52,6 +52,13 @@ class Score(ABC):
     needs: frozenset[str] = frozenset()
     """Any of {"supernet", "bench", "data"}: the CLI checks these before the search starts."""
     description: str = ""
+    expensive: bool = False
+    """True when each architecture costs seconds or more (it trains a network): under torchrun with W > 1
+    processes, `nas search` then splits each step's candidates among the ranks, each scoring its share on its
+    own device (`context.device`), and gathers the values in candidate order. Such a score must give a value
+    that depends only on the architecture and the search seed (`nascli.scores.candidates.candidate_seed`), and
+    keep its per-candidate files under `candidate_dir(context.run_dir, text)`, so any rank may score any
+    candidate and a killed search resumes there. Cheap scores are computed whole on every rank."""
 
     def __init__(self, context: ScoreContext) -> None:
         self.context = context

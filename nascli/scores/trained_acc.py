@@ -110,6 +110,7 @@ class TrainedAccuracyScore(Score):
     """Accuracy (fraction) of each candidate trained from scratch with the reduced protocol `search.trained_acc`."""
 
     name = "trained-acc"
+    expensive = True
     description = "accuracy (0-1) after a short training from scratch (BPE); settings under trained_acc.*"
 
     def __init__(self, context: ScoreContext) -> None:

@@ -89,6 +89,11 @@ class SearchSpace(ABC):
     def sample(self, rng: np.random.Generator) -> Architecture:
         """One architecture drawn uniformly (in the space's own sense)."""
 
+    def sample_many(self, rng: np.random.Generator, count: int) -> list[Architecture]:
+        """`count` draws, equal to `count` calls of `sample` and leaving `rng` in the same state (a space may
+        override this with a faster, exactly equivalent form)."""
+        return [self.sample(rng) for _ in range(count)]
+
     @abstractmethod
     def mutate(
         self, arch: Architecture, rng: np.random.Generator, prob: float, ops: Sequence[str] | None = None

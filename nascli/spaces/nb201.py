@@ -143,13 +143,67 @@ def parse_arch(text: str) -> NB201Arch:
     return NB201Arch(tuple(op for op in ops if op is not None))
 
 
+_ARCH_TEMPLATE = "+".join("|" + "|".join(f"{{}}~{source}" for _, source in _NODE_INPUTS[node]) + "|"
+                           for node in range(1, NUM_NODES))
+"""`|{}~0|+|{}~0|{}~1|+|{}~0|{}~1|{}~2|`: the official string with the six ops in edge order left to fill."""
+
+
 def format_arch(arch: NB201Arch) -> str:
     """The official string of `arch` (round-trips with `parse_arch`)."""
-    groups = []
-    for node in range(1, NUM_NODES):
-        tokens = [f"{arch.ops[edge]}~{source}" for edge, source in _NODE_INPUTS[node]]
-        groups.append("|" + "|".join(tokens) + "|")
-    return "+".join(groups)
+    return _ARCH_TEMPLATE.format(*arch.ops)
+
+
+_LOW_HALF = np.uint64(0xFFFFFFFF)
+_HALF_BITS = np.uint64(32)
+
+
+def _lemire_draws_raw(rng: np.random.Generator, count: int) -> np.ndarray | None:
+    """`count` × 6 op indices as `count` calls of `rng.integers(0, 5, size=6)` would draw them, in one pass.
+
+    numpy draws each bounded integer by Lemire's method on the bit generator's 32-bit halves (low half of a
+    64-bit output first): value = (u32 · 5) >> 32, redrawn only when u32 == 0. On a PCG64 with no half-word
+    pending, `count` calls therefore consume exactly 3·count outputs (unless one of them holds a zero half,
+    where None is returned with `rng` untouched) and leave the last output's high half as its spare word.
+    """
+    bits = rng.bit_generator
+    if count < 1 or not isinstance(bits, np.random.PCG64):
+        return None
+    state = bits.state
+    if state["has_uint32"]:
+        return None
+    raw = bits.random_raw(3 * count)
+    halves = np.empty(6 * count, dtype=np.uint64)
+    halves[0::2] = raw & _LOW_HALF
+    halves[1::2] = raw >> _HALF_BITS
+    if not halves.all():
+        bits.state = state
+        return None
+    after = bits.state
+    after["uinteger"] = int(raw[-1] >> _HALF_BITS)
+    bits.state = after
+    return ((halves * np.uint64(len(NB201_OPS))) >> _HALF_BITS).astype(np.int64).reshape(count, NUM_EDGES)
+
+
+@lru_cache(maxsize=1)
+def _lemire_draws_match_numpy() -> bool:
+    """Whether this numpy's `Generator.integers` draws as `_lemire_draws_raw` assumes (checked once)."""
+    reference, fast = (np.random.Generator(np.random.PCG64(20260101)) for _ in range(2))
+    expected = np.array([reference.integers(0, len(NB201_OPS), size=NUM_EDGES) for _ in range(256)])
+    drawn = _lemire_draws_raw(fast, 256)
+    return drawn is not None and np.array_equal(drawn, expected) and (
+        reference.bit_generator.state == fast.bit_generator.state)
+
+
+def _lemire_draws(rng: np.random.Generator, count: int) -> np.ndarray | None:
+    """`_lemire_draws_raw` where this numpy is known to draw that way; None where `sample` must be called."""
+    return _lemire_draws_raw(rng, count) if _lemire_draws_match_numpy() else None
+
+
+def _trusted_arch(ops: tuple[str, ...]) -> NB201Arch:
+    """An `NB201Arch` of ops known to be valid (drawn from `NB201_OPS`), built without re-checking them."""
+    arch = object.__new__(NB201Arch)
+    object.__setattr__(arch, "ops", ops)
+    return arch
 
 
 def conv_counts(arch: NB201Arch) -> tuple[int, int]:
@@ -228,28 +282,49 @@ def nb201_flops(n1: int, n3: int, dataset: str = "cifar10", *, channels: int = D
 
 
 @dataclass(frozen=True)
-class _OfficialTable:
-    archs: tuple[NB201Arch, ...]
+class _OfficialIndex:
     op_matrix: np.ndarray  # int8 [15625, 6]
     code_to_index: np.ndarray  # int64 [15625]: base-5 code -> official index
-    arch_to_index: dict[NB201Arch, int]
+
+
+# "op~source" → op index · 8 + source, to read the packaged list without a per-line parser
+_EDGE_TOKENS = {f"{op}~{source}": index * 8 + source for index, op in enumerate(NB201_OPS) for source in range(3)}
+_EDGE_SOURCES = np.array([source for node in range(1, NUM_NODES) for _, source in _NODE_INPUTS[node]])
 
 
 @lru_cache(maxsize=1)
-def _official_table() -> _OfficialTable:
-    """The official index → arch list shipped as package data, parsed once."""
+def _official_index() -> _OfficialIndex:
+    """The official index → op-index matrix shipped as package data, parsed once in one vectorised pass
+    (building the 15,625 `NB201Arch` objects is left to `_official_archs`, for the callers that need them)."""
     data = resources.files("nascli").joinpath("resources/nb201/arch_strs.txt.gz").read_bytes()
-    lines = [line for line in gzip.decompress(data).decode("utf-8").splitlines() if line.strip()]
-    archs = tuple(parse_arch(line) for line in lines)
-    op_matrix = np.array([arch.op_indices() for arch in archs], dtype=np.int8).reshape(-1, NUM_EDGES)
-    codes = op_matrix.astype(np.int64) @ _CODE_WEIGHTS
-    if len(archs) != SPACE_SIZE or len(np.unique(codes)) != SPACE_SIZE:
+    lines = gzip.decompress(data).decode("utf-8").split()
+    tokens = [token for token in "".join(lines).replace("+", "").split("|") if token]
+    if len(lines) != SPACE_SIZE or len(tokens) != SPACE_SIZE * NUM_EDGES:
+        raise NasRuntimeError("the packaged NB201 arch list is corrupt: reinstall nascli")
+    coded = np.array([_EDGE_TOKENS.get(token, -1) for token in tokens], dtype=np.int64).reshape(-1, NUM_EDGES)
+    ops = (coded // 8).astype(np.int8)
+    sources = coded % 8
+    codes = ops.astype(np.int64) @ _CODE_WEIGHTS
+    if ops.min() < 0 or (sources != _EDGE_SOURCES).any() or len(np.unique(codes)) != SPACE_SIZE:
         raise NasRuntimeError("the packaged NB201 arch list is corrupt: reinstall nascli")
     code_to_index = np.empty(SPACE_SIZE, dtype=np.int64)
     code_to_index[codes] = np.arange(SPACE_SIZE)
-    op_matrix.setflags(write=False)
+    ops.setflags(write=False)
     code_to_index.setflags(write=False)
-    return _OfficialTable(archs, op_matrix, code_to_index, {arch: i for i, arch in enumerate(archs)})
+    return _OfficialIndex(ops, code_to_index)
+
+
+@lru_cache(maxsize=1)
+def _official_archs() -> tuple[NB201Arch, ...]:
+    """Every architecture in official index order (built from the checked op matrix without re-validating)."""
+    return tuple(_trusted_arch(tuple(NB201_OPS[i] for i in row)) for row in _official_index().op_matrix.tolist())
+
+
+@lru_cache(maxsize=1)
+def _archs_by_code() -> list[NB201Arch]:
+    """Every architecture by its base-5 code (the shared, immutable objects of `_official_archs`)."""
+    archs = _official_archs()
+    return [archs[index] for index in _official_index().code_to_index.tolist()]
 
 
 # --- networks ---------------------------------------------------------------------------------------
@@ -611,7 +686,7 @@ class NB201Space(SearchSpace):
 
     def format(self, arch: NB201Arch) -> str:
         """The official arch string."""
-        return format_arch(self._arch(arch))
+        return format_arch(arch if type(arch) is NB201Arch else self._arch(arch))
 
     def to_json(self, arch: NB201Arch) -> dict[str, list[str]]:
         """`{"ops": [6 op names in edge order]}`."""
@@ -632,7 +707,15 @@ class NB201Space(SearchSpace):
     # random operators
     def sample(self, rng: np.random.Generator) -> NB201Arch:
         """Uniform over the 5^6 cells."""
-        return NB201Arch.from_indices(rng.integers(0, len(NB201_OPS), size=NUM_EDGES))
+        return _trusted_arch(tuple(NB201_OPS[i] for i in rng.integers(0, len(NB201_OPS), size=NUM_EDGES).tolist()))
+
+    def sample_many(self, rng: np.random.Generator, count: int) -> list[NB201Arch]:
+        """`count` calls of `sample` at once: the same architectures, `rng` left in the same state."""
+        ops = _lemire_draws(rng, count)
+        if ops is None:
+            return super().sample_many(rng, count)
+        by_code = _archs_by_code()
+        return [by_code[code] for code in (ops @ _CODE_WEIGHTS).tolist()]
 
     def mutate(
         self, arch: NB201Arch, rng: np.random.Generator, prob: float, ops: Sequence[str] | None = None
@@ -670,21 +753,22 @@ class NB201Space(SearchSpace):
 
     def enumerate(self) -> Iterator[NB201Arch]:
         """All architectures in official index order."""
-        return iter(_official_table().archs)
+        return iter(_official_archs())
 
     def index(self, arch: NB201Arch) -> int:
         """The official benchmark index."""
-        return _official_table().arch_to_index[self._arch(arch)]
+        code = int(np.dot(self._arch(arch).op_indices(), _CODE_WEIGHTS))
+        return int(_official_index().code_to_index[code])
 
     def arch_at(self, index: int) -> NB201Arch:
         """The architecture with official index `index`."""
         if isinstance(index, bool) or not isinstance(index, int | np.integer) or not 0 <= index < SPACE_SIZE:
             raise NasInputError(f"NB201 index {index!r} is out of range: use an integer in 0..{SPACE_SIZE - 1}")
-        return _official_table().archs[int(index)]
+        return _official_archs()[int(index)]
 
     def op_index_matrix(self) -> np.ndarray:
         """Read-only int8 [15625, 6]: op indices (NB201_OPS order) of every arch, in official index order."""
-        return _official_table().op_matrix
+        return _official_index().op_matrix
 
     def indices_of(self, archs: Iterable[NB201Arch | str] | np.ndarray) -> np.ndarray:
         """Official indices of many archs at once: archs, arch strings, or an int array [n, 6] of op indices."""
@@ -697,7 +781,7 @@ class NB201Space(SearchSpace):
         else:
             rows = [self._arch(arch).op_indices() for arch in archs]
             matrix = np.array(rows, dtype=np.int64).reshape(-1, NUM_EDGES)
-        return _official_table().code_to_index[matrix @ _CODE_WEIGHTS]
+        return _official_index().code_to_index[matrix @ _CODE_WEIGHTS]
 
     # networks
     def default_config(self, dataset: str) -> NetworkConfig:

@@ -306,7 +306,7 @@ def run_differentiable_search(cfg: SearchConfig, out: str | Path, *, resume: boo
         run.update(status="stopped", epochs_done=result.epochs_done)
     return DifferentiableSearchRun(
         out=run.path, best=best, best_score=float(genotype["scores"]["val_accuracy"]), top=top,
-        evaluated=result.epochs_done, space=space,
+        evaluated=result.epochs_done, space=space, is_main=dist.is_main,
         arch_parameters={kind: theta.detach().cpu().clone() for kind, theta in arch.theta.items()},
         records=result.records, genotype=genotype if complete else {},
     )

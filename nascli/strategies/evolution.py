@@ -16,7 +16,7 @@ from typing import Any
 from nascli.config import SearchConfig
 from nascli.errors import NasInputError
 from nascli.spaces.base import Architecture, SearchSpace
-from nascli.strategies.base import STRATEGIES, Allowed, Strategy, sort_key
+from nascli.strategies.base import STRATEGIES, Allowed, GrowingSet, Strategy, sort_key
 
 
 @STRATEGIES.register("evolution")
@@ -39,7 +39,7 @@ class EvolutionStrategy(Strategy):
                 raise NasInputError(f"evolution.mutation_ops: {unknown[0]!r} is not an op of the {space.name} space "
                                     f"(ops: {', '.join(space.ops)})")
         self.evo = evo
-        self.visited: set[str] = set()
+        self.visited = GrowingSet()  # every text generated, legal or not: saved through the journal
         self.parents: list[tuple[Architecture, float]] = []
         self.candidates: list[Architecture] = self._random_fill([], evo.population)
 
@@ -113,12 +113,11 @@ class EvolutionStrategy(Strategy):
         return self.parents[0]
 
     def state_dict(self) -> dict[str, Any]:
-        """Base state plus archive, candidates and the visited set."""
+        """Base state plus the archive and the next candidates (the visited set is journaled)."""
         state = super().state_dict()
         state.update(
             parents=[[self.space.to_json(a), s] for a, s in self.parents],
             candidates=self._to_json_list(self.candidates),
-            visited=sorted(self.visited),
         )
         return state
 
@@ -127,4 +126,5 @@ class EvolutionStrategy(Strategy):
         super().load_state_dict(state)
         self.parents = [(self.space.from_json(a), float(s)) for a, s in state["parents"]]
         self.candidates = self._from_json_list(state["candidates"])
-        self.visited = set(state["visited"])
+        if "visited" in state:  # a state saved before the visited set moved to the journal
+            self.visited = GrowingSet(state["visited"])

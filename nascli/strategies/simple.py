@@ -7,7 +7,7 @@ from typing import Any
 from nascli.config import SearchConfig
 from nascli.errors import NasInputError
 from nascli.spaces.base import Architecture, SearchSpace
-from nascli.strategies.base import STRATEGIES, Allowed, Strategy
+from nascli.strategies.base import STRATEGIES, Allowed, GrowingSet, Strategy
 
 
 @STRATEGIES.register("random")
@@ -23,32 +23,42 @@ class RandomStrategy(Strategy):
         if space.is_finite() and cfg.samples > space.size():
             raise NasInputError(f"random search asks {cfg.samples} distinct architectures but the {space.name} "
                                 f"space has {space.size()}: use --strategy exhaustive")
-        self.seen: set[str] = set()
+        self.seen = GrowingSet()  # every text drawn, constraints passed or not
 
     def ask(self) -> list[Architecture]:
         """Up to `batch` new architectures, until `samples` were drawn."""
         wanted = min(self.cfg.batch, self.cfg.samples - len(self.evaluated))
         batch: list[Architecture] = []
         tries = 0
-        while len(batch) < wanted and tries < wanted * 1000:
-            tries += 1
-            arch = self.space.sample(self.rng)
-            key = self.space.format(arch)
-            if key in self.seen:
-                continue
-            self.seen.add(key)
-            if self.allowed(arch):
-                batch.append(arch)
+        limit = wanted * 1000
+        while len(batch) < wanted and tries < limit:
+            # draws come in blocks (one vectorised call where the space has it); the generator is then set back
+            # to where the draws actually used leave it, so the sequence is that of one `sample` per try
+            block = min(limit - tries, max(64, 4 * (wanted - len(batch))))
+            before = self.rng.bit_generator.state
+            draws = self.space.sample_many(self.rng, block)
+            used = 0
+            for arch in draws:
+                used += 1
+                key = self.space.format(arch)
+                if key in self.seen:
+                    continue
+                self.seen.add(key)
+                if self.allowed(arch):
+                    batch.append(arch)
+                    if len(batch) == wanted:
+                        break
+            tries += used
+            if used < len(draws):
+                self.rng.bit_generator.state = before
+                self.space.sample_many(self.rng, used)
         return batch
 
-    def state_dict(self) -> dict[str, Any]:
-        """Base state plus the drawn set."""
-        return {**super().state_dict(), "seen": sorted(self.seen)}
-
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore `state_dict` output."""
+        """Restore `state_dict` output (the drawn set comes from the journal)."""
         super().load_state_dict(state)
-        self.seen = set(state["seen"])
+        if "seen" in state:  # a state saved before the drawn set moved to the journal
+            self.seen = GrowingSet(state["seen"])
 
 
 @STRATEGIES.register("exhaustive")

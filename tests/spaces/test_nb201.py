@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import gzip
 import io
@@ -539,3 +540,21 @@ def test_uniform_sampler(space: NB201Space) -> None:
     assert [resumed.sample() for _ in range(30)] == expected
     fresh = NB201UniformSampler(seed=3)
     assert [fresh.sample() for _ in range(5)] == draws[:5]
+
+
+def test_sample_many_draws_what_repeated_sample_draws_and_leaves_the_generator_alike() -> None:
+    space = get_space("nb201")
+    spare_word = np.random.Generator(np.random.PCG64(9))
+    spare_word.integers(0, 5, size=1)  # one 32-bit half-word pending: the vectorised form must step aside
+    cases = [np.random.Generator(np.random.PCG64(seed)) for seed in (0, 1, 2)] + [
+        spare_word, np.random.Generator(np.random.MT19937(3))]
+    for rng in cases:
+        twin = copy.deepcopy(rng)
+        for count in (1, 7, 3000):
+            assert space.sample_many(rng, count) == [space.sample(twin) for _ in range(count)]
+            state, twin_state = rng.bit_generator.state, twin.bit_generator.state
+            if isinstance(rng.bit_generator, np.random.PCG64):  # the saved state, spare half-word included
+                assert state == twin_state
+            else:
+                assert np.array_equal(state["state"]["key"], twin_state["state"]["key"])
+                assert state["state"]["pos"] == twin_state["state"]["pos"]

@@ -68,7 +68,11 @@ def test_resume_from_json_state_gives_the_identical_result() -> None:
         archs = first.ask()
         first.tell(archs, score.score(archs))
     state = json.loads(json.dumps(first.state_dict()))
+    journal = json.loads(json.dumps([first.journal_entry()]))
+    assert "visited" not in state and "evaluated" not in state  # the state stays small: these are saved apart
     second = make_strategy("evolution", space, small_config("evolution", 3))
+    second.restore_evaluated(first.evaluated)
+    second.replay_journal(journal)
     second.load_state_dict(state)
     run(second, score)
     assert [(space.format(a), s) for a, s in second.evaluated] == [(space.format(a), s) for a, s in straight.evaluated]
