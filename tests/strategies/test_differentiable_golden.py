@@ -78,7 +78,8 @@ class FixedBatches:
 
 
 def test_progressive_nb201_across_a_stage_boundary_matches_drnas(tmp_path: Path) -> None:
-    """DrNAS 201-space progressive loop, [2, 2] epochs, K 4 → 2, 5 → 3 ops, θ frozen 1 epoch per stage, torch 1.3.0 LR.
+    """DrNAS 201-space progressive loop, [2, 2] epochs, K 4 → 2, 5 → 3 ops, θ frozen 1 epoch per stage, torch 1.3.0 LR,
+    gradient clip 0.5 (binding here).
 
     Per epoch: the LR the optimizer ran at (the base LR in the first epoch of stage 2), the mean training loss and θ;
     then the pruning mask. The weight step's clip counts θ's gradient, as the reference's `model.parameters()` does.
@@ -97,7 +98,7 @@ def test_progressive_nb201_across_a_stage_boundary_matches_drnas(tmp_path: Path)
     plan = StagePlan([StageConfig(epochs=2, partial_channels=4), StageConfig(epochs=2, partial_channels=2, ops_kept=3)],
                      len(space.ops))
     optim = OptimConfig(epochs=4, lr=0.025, lr_min=0.001, momentum=0.9, nesterov=False, weight_decay=3e-4,
-                        grad_clip=5, zero_grad_to_none=False)
+                        grad_clip=0.5, zero_grad_to_none=False)
     arch_optimizer = torch.optim.Adam(arch.parameters(), lr=3e-4, betas=(0.5, 0.999), weight_decay=1e-3)
     hook = ArchitectureHook(space=space, arch=arch, optimizer=arch_optimizer, valid=CyclingBatches(FixedBatches(valid)),
                             plan=plan, freeze_epochs=1, seed=2, stage_lr="reference", weight_clip_with_arch=True)
