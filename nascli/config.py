@@ -363,6 +363,10 @@ class TrainSupernetConfig:
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     optim: OptimConfig = dataclasses.field(default_factory=OptimConfig)
     runtime: RuntimeConfig = dataclasses.field(default_factory=RuntimeConfig)
+    path_grads: typing.Literal["reachable", "sampled"] = "reachable"
+    """Which supernet weights a step gives a gradient. reachable: those whose output reaches the loss (a conv on a
+    node that only feeds `none` edges has none). sampled: every op of the sampled path, at least a zero one (RLNAS,
+    which computes `none` as x·0): with in-place zeroing such a weight then gets decay and momentum from then on."""
 
 
 @dataclasses.dataclass
@@ -554,3 +558,10 @@ class DifferentiableConfig:
     """NB201: architectures drawn from the Dirichlet after each epoch and looked up in the benchmark table."""
     valid_batches: int | None = None
     """Batches of the architecture half evaluated after each epoch (None: all of them, as the references)."""
+    stage_lr: typing.Literal["continue", "reference"] = "continue"
+    """LR at a progressive stage boundary. continue: the cosine goes on over all stages. reference: the first epoch
+    of every later stage runs at the base LR, then the cosine goes on (DrNAS `configure_scheduler` under PyTorch
+    1.3.0's closed-form CosineAnnealingLR: the new SGD keeps its base `lr` until the first `scheduler.step()`)."""
+    weight_clip_with_arch: bool = False
+    """The weight step's gradient-norm clip also counts θ's gradient of the training loss (DrNAS 201-space, where θ
+    is a parameter of the model; its gradient is then discarded). False: the clip sees the weights only."""

@@ -72,6 +72,7 @@ def test_shipped_rlnas_recipes_hold_the_reference_settings(name: str) -> None:
     assert cfg.data.train_split == ("cifar10_search_split:train" if name == "cifar10" else None)
     assert cfg.data.crop_pad == (2 if name == "imagenet16-120" else 4)
     assert cfg.data.drop_last is False  # xautodl's search loader keeps the last partial batch (25000 = 390×64 + 40)
+    assert (cfg.runtime.amp, cfg.path_grads) == ("off", "sampled")  # fp32; 'none' computed as x·0 (rlnas.md §2)
 
 
 def test_rlnas_darts_imagenet_supernet_recipe_streams_with_the_reference_augmentation() -> None:

@@ -106,6 +106,7 @@ def build_lookup(space: SearchSpace, dataset: str = "cifar10", channels: int | N
     shapes = _capture_shapes(net, cfg.input_size)
     affine = bool(cfg.options.get("affine", True))
     pool_bn = bool(cfg.options.get("pool_bn", False))
+    pool_bn_affine = cfg.options.get("pool_bn_affine")
 
     parts = []
     fixed_modules = [(name, module) for name, module in net.named_children() if name not in _NOT_FIXED]
@@ -121,7 +122,7 @@ def build_lookup(space: SearchSpace, dataset: str = "cifar10", channels: int | N
         key = (op, shape, stride)
         if key not in cache:
             with torch.device("meta"):
-                module = build_op(op, shape[1], stride, affine, pool_bn)
+                module = build_op(op, shape[1], stride, affine, pool_bn, pool_bn_affine)
             cache[key] = (int(count_flops(module, shape)), int(count_params(module)))
         return cache[key]
 

@@ -158,8 +158,9 @@ def _widen_factorized_reduce(op: FactorizedReduce, old: int, new: int, generator
     half_old, half_new = old // 2, new // 2
     indices = []
     for conv in (op.conv_1, op.conv_2):
+        in_index = _random_index(old, new, generator)  # in-channels drawn first, as `FactorizedReduce.wider`
         out_index = _random_index(half_old, half_new, generator)
-        _widen_conv(conv, _random_index(old, new, generator), out_index, out)
+        _widen_conv(conv, in_index, out_index, out)
         indices.append(out_index)
     # output channel order after widening: [conv_1 old, conv_1 copies, conv_2 old, conv_2 copies]
     order = torch.cat([

@@ -22,9 +22,9 @@ from nascli.data.loader import derive_seed
 from nascli.errors import NasInputError
 from nascli.spaces.base import Architecture, SearchSpace
 from nascli.strategies.progressive import StagePlan, prune, widen_supernet
-from nascli.train.devices import autocast
+from nascli.train.devices import Precision, autocast
 from nascli.train.distributed import DistInfo, all_reduce_sum
-from nascli.train.engine import Trainer, TrainHook
+from nascli.train.engine import Trainer, TrainHook, full_precision
 
 DIFFERENTIABLE = ("darts", "drnas")
 """Strategies that train a mixed supernet instead of scoring architectures (`run_search` hands them over)."""
@@ -346,6 +346,8 @@ class ArchitectureHook(TrainHook):
         seed: int = 0,
         report: Callable[[ArchParameters, int], dict[str, Any]] | None = None,
         dist: DistInfo = DistInfo(),
+        stage_lr: str = "continue",
+        weight_clip_with_arch: bool = False,
     ) -> None:
         self.space = space
         self.arch = arch
@@ -362,13 +364,27 @@ class ArchitectureHook(TrainHook):
         self.stage_index = 0
         self.partial_channels = plan.stages[0].partial_channels
         self.arch_steps = 0
+        if stage_lr not in ("continue", "reference"):
+            raise NasInputError(f"unknown stage_lr {stage_lr!r}: choose continue or reference")
+        self.stage_lr = stage_lr
+        self.weight_clip_with_arch = weight_clip_with_arch
+        self._epoch_lr: float | None = None
+
+    def base_lr_epoch(self, epoch: int) -> bool:
+        """Whether `epoch` runs at the base LR: the first epoch of a later stage under `stage_lr: reference`."""
+        stage = self.plan.at(epoch)
+        return self.stage_lr == "reference" and stage.index > 0 and epoch == stage.start
 
     def loss(self, trainer: Trainer, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Cross-entropy of the mixed supernet under a fresh draw of mixing weights (+ the KL regulariser)."""
-        with autocast(trainer.precision, trainer.device):
+        """Cross-entropy of the mixed supernet under a fresh draw of mixing weights (+ the KL regulariser).
+
+        The second-order step always runs in fp32: its finite-difference Hessian-vector product is noise in bf16.
+        """
+        precision = Precision(None, False) if self.order == "second" else trainer.precision
+        with autocast(precision, trainer.device):
             output = trainer.model(images, self.arch.mixing_weights(), self.arch.edge_weights(),
                                    active=self.arch.active_ops())
-        loss = F.cross_entropy(output.float(), labels)
+        loss = F.cross_entropy(full_precision(output), labels)
         if self.kl_weight > 0:
             loss = loss + self.kl_weight * self.arch.kl_to_uniform()
         return loss
@@ -379,6 +395,18 @@ class ArchitectureHook(TrainHook):
 
     def on_step_start(self, trainer: Trainer, epoch: int, step: int) -> None:
         """One architecture step (first order, or DARTS's unrolled second order)."""
+        if self.base_lr_epoch(epoch):
+            for group in trainer.optimizer.param_groups:
+                group["lr"] = trainer.cfg.lr
+        self._epoch_lr = float(trainer.optimizer.param_groups[0]["lr"])
+        try:
+            self._arch_step(trainer, epoch)
+        finally:
+            if self.weight_clip_with_arch:  # the weight step's backward starts θ's gradient afresh (zero_grad)
+                for param in self.arch.parameters():
+                    param.grad = None
+
+    def _arch_step(self, trainer: Trainer, epoch: int) -> None:
         if self.frozen(epoch):
             return
         images, labels = self.valid.next()
@@ -409,6 +437,8 @@ class ArchitectureHook(TrainHook):
     def on_epoch_end(self, trainer: Trainer, epoch: int, record: dict[str, Any]) -> None:
         """Record θ and the genotype; prune and widen when a stage ends."""
         stage = self.plan.at(epoch)
+        if self._epoch_lr is not None:
+            record["lr"] = self._epoch_lr  # the LR the epoch ran at (the base LR after a boundary under `reference`)
         record.update({
             "stage": stage.index,
             "partial_channels": self.partial_channels,

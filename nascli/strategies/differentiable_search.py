@@ -262,17 +262,18 @@ def run_differentiable_search(cfg: SearchConfig, out: str | Path, *, resume: boo
         space=space, arch=arch, optimizer=arch_optimizer, valid=CyclingBatches(loaders.arch), plan=plan,
         order=settings.order, kl_weight=settings.kl_weight if settings.regularizer == "kl" else 0.0,
         grad_clip=settings.arch.grad_clip, freeze_epochs=settings.freeze_epochs, seed=cfg.seed, report=report,
-        dist=dist,
+        dist=dist, stage_lr=settings.stage_lr, weight_clip_with_arch=settings.weight_clip_with_arch,
     )
+    detach = not settings.weight_clip_with_arch  # θ's training-loss gradient is only wanted for the clip norm
     precision = resolve_precision(cfg.runtime.amp, device)
     trainer = Trainer(
         model, dataclasses.replace(settings.optim, epochs=plan.total_epochs), loaders.weights, run.path,
         device=device, precision=precision, channels_last=cfg.runtime.channels_last,
-        forward=lambda net, images, _path: net(images, arch.mixing_weights(detach=True),
-                                               arch.edge_weights(detach=True), active=arch.active_ops()),
+        forward=lambda net, images, _path: net(images, arch.mixing_weights(detach=detach),
+                                               arch.edge_weights(detach=detach), active=arch.active_ops()),
         evaluate=_evaluator(arch, loaders.evaluation, device, precision, settings.valid_batches, dist),
         hooks=[hook], dist_info=dist, quiet=cfg.runtime.quiet, log_name=HISTORY, checkpoint_name=CHECKPOINT,
-        description=f"{cfg.strategy} {space.name}",
+        description=f"{cfg.strategy} {space.name}", clip_extra=arch.parameters() if not detach else (),
     )
     if resumed:
         trainer.restore()  # a corrupt or foreign checkpoint fails here, before anything is written

@@ -4,7 +4,10 @@ Between stages the weakest ops of every edge are pruned by their θ (previously 
 kept θ are not reset) and the partial-channel ratio K shrinks: every op is widened from C/K_old to C/K_new
 channels by copying random channels, and the new SGD optimizer receives the old momentum buffers grown
 with the same copied indices. The learning rate is a pure function of the epoch over all stages
-(`nascli.train.schedule`), so the cosine curve continues across the boundary as in the reference.
+(`nascli.train.schedule`), so by default the cosine curve continues across the boundary. The reference does not
+quite: its new SGD is built at the base LR and its scheduler restored with `load_state_dict`, which leaves the
+optimizer's LR alone, so the first epoch of every later stage runs at the base LR (PyTorch 1.3.0's closed-form
+CosineAnnealingLR then resumes the curve); `differentiable.stage_lr: reference` reproduces that.
 """
 
 from __future__ import annotations

@@ -48,6 +48,9 @@ class TrainHook:
     def on_step_start(self, trainer: Trainer, epoch: int, step: int) -> None:
         """Before the weight step (e.g. an architecture step); `trainer.batch` holds the step's batch on the device."""
 
+    def on_after_backward(self, trainer: Trainer, path: Any) -> None:
+        """After the weight step's backward, before gradients are averaged, clipped and applied."""
+
     def on_epoch_end(self, trainer: Trainer, epoch: int, record: dict[str, Any]) -> None:
         """After an epoch; may add fields to the log record."""
 
@@ -90,15 +93,20 @@ class _StopFlag:
             signal.signal(sig, handler)
 
 
+def full_precision(logits: torch.Tensor) -> torch.Tensor:
+    """Logits for the loss: half-precision (autocast) logits upcast to fp32; fp32 and fp64 ones as they are."""
+    return logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
+
+
 def classification_loss(output: Any, labels: torch.Tensor, label_smoothing: float, aux_weight: float) -> torch.Tensor:
     """Cross-entropy on the logits, plus `aux_weight` × the auxiliary head's loss when the model returns one."""
     if isinstance(output, tuple):
         logits, aux = output
     else:
         logits, aux = output, None
-    loss = F.cross_entropy(logits.float(), labels, label_smoothing=label_smoothing)
+    loss = F.cross_entropy(full_precision(logits), labels, label_smoothing=label_smoothing)
     if aux is not None and aux_weight > 0:
-        loss = loss + aux_weight * F.cross_entropy(aux.float(), labels, label_smoothing=label_smoothing)
+        loss = loss + aux_weight * F.cross_entropy(full_precision(aux), labels, label_smoothing=label_smoothing)
     return loss
 
 
@@ -146,8 +154,11 @@ class Trainer:
         checkpoint_name: str = "last.pt",
         description: str = "train",
         extra_state: Callable[[], dict[str, Any]] | None = None,
+        clip_extra: Sequence[torch.Tensor] = (),
     ) -> None:
         self.model = model.to(device)
+        # tensors outside the model whose gradients the weight step's clip norm also counts (DrNAS NB201's θ)
+        self.clip_extra = list(clip_extra)
         self.cfg = optim_cfg
         self.loader = loader
         self.run_dir = Path(run_dir)
@@ -307,14 +318,21 @@ class Trainer:
             if self.scaler is not None:
                 self.scaler.scale(loss).backward()
                 self.scaler.unscale_(self.optimizer)
+                for tensor in self.clip_extra:  # not the optimizer's: unscale them for the clip norm by hand
+                    if tensor.grad is not None:
+                        tensor.grad.div_(self.scaler.get_scale())
             else:
                 loss.backward()
-            average_gradients(model.parameters(), self.dist)
+            for hook in self.hooks:
+                hook.on_after_backward(self, path)
+            clipped = [*model.parameters(), *self.clip_extra] if self.clip_extra else model.parameters()
+            average_gradients(clipped, self.dist)
             if cfg.grad_clip > 0:
+                clipped = [*model.parameters(), *self.clip_extra] if self.clip_extra else model.parameters()
                 if cfg.grad_clip_mode == "norm":
-                    nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                    nn.utils.clip_grad_norm_(clipped, cfg.grad_clip)
                 else:
-                    nn.utils.clip_grad_value_(model.parameters(), cfg.grad_clip)
+                    nn.utils.clip_grad_value_(clipped, cfg.grad_clip)
             if self.scaler is not None:
                 self.scaler.step(self.optimizer)
                 self.scaler.update()

@@ -17,7 +17,7 @@ from nascli.spaces.base import NetworkConfig, PathSampler, SearchSpace, get_spac
 from nascli.spaces.sampling import UniformArchSampler
 from nascli.train.devices import resolve_precision
 from nascli.train.distributed import broadcast_parameters, init_device_and_ranks
-from nascli.train.engine import Trainer, TrainResult
+from nascli.train.engine import Trainer, TrainHook, TrainResult
 
 INIT_FORMAT = "nascli-supernet-init"
 
@@ -52,6 +52,22 @@ def build_sampler(space: SearchSpace, kind: str, seed: int, net_cfg: NetworkConf
     if kind == "default":
         return space.path_sampler(seed, net_cfg)
     return UniformArchSampler(space, seed)
+
+
+class SampledPathGrads(TrainHook):
+    """`path_grads: sampled`: every weight of the sampled path gets a gradient, zero where its output never reaches
+    the loss (RLNAS computes `none` as x·0, so a conv feeding only `none` edges is still in the graph)."""
+
+    def __init__(self, space: SearchSpace) -> None:
+        self.space = space
+
+    def on_after_backward(self, trainer: Trainer, path: Any) -> None:
+        """Give the path's parameters that got no gradient a zero one."""
+        if path is None:
+            return
+        for param in self.space.path_parameters(trainer.model, path):
+            if param.grad is None and param.requires_grad:
+                param.grad = torch.zeros_like(param)
 
 
 def train_supernet(cfg: TrainSupernetConfig, out: str | Path, *, resume: bool = False,
@@ -91,7 +107,7 @@ def train_supernet(cfg: TrainSupernetConfig, out: str | Path, *, resume: bool = 
         model, cfg.optim, loader, run.path, device=device,
         precision=resolve_precision(cfg.runtime.amp, device), channels_last=cfg.runtime.channels_last,
         path_sampler=build_sampler(space, cfg.sampler, cfg.seed, net_cfg), dist_info=dist, quiet=cfg.runtime.quiet,
-        description=f"supernet {space.name}",
+        description=f"supernet {space.name}", hooks=[SampledPathGrads(space)] if cfg.path_grads == "sampled" else [],
     )
     if resumed:
         trainer.restore()  # a corrupt or foreign checkpoint fails here, before anything is written

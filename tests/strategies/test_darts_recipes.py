@@ -24,3 +24,12 @@ def test_darts_search_recipe() -> None:
         0.025, 0.001, 0.9, 3e-4, 5, "cosine")
     assert (settings.arch.lr, tuple(settings.arch.betas), settings.arch.weight_decay) == (3e-4, (0.5, 0.999), 1e-3)
     assert [(s.epochs, s.partial_channels) for s in settings.stages] == [(50, 1)] and settings.freeze_epochs == 0
+
+
+def test_darts_recipes_run_fp32_and_the_retrain_network_has_plain_pools() -> None:
+    """The references' precision; quark0/darts' model.py has no BN after a pool (unlike DrNAS's)."""
+    from nascli.config import RetrainConfig
+
+    assert resolve_config(SearchConfig, RECIPE, section="search")[0].runtime.amp == "off"
+    retrain = resolve_config(RetrainConfig, RECIPE.with_name("retrain-cifar10.yaml"), section="retrain")[0]
+    assert retrain.runtime.amp == "off" and retrain.model.options["pool_bn"] is False

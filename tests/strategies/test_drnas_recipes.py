@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nascli.config import SearchConfig, resolve_config
+from nascli.config import RetrainConfig, SearchConfig, resolve_config
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes" / "drnas"
 
@@ -82,3 +82,21 @@ def test_darts_imagenet_recipe() -> None:
 
 def test_debug_recipe_shrinks_the_stages_to_two_epochs() -> None:
     assert [stage.epochs for stage in search_recipe("debug.yaml").differentiable.stages] == [2, 2]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in RECIPES.glob("*.yaml") if p.name != "debug.yaml"))
+def test_recipes_run_the_references_precision_and_quirks(name: str) -> None:
+    """fp32 everywhere (the references); the stage-boundary LR, θ in the NB201 clip and the pools' BN as the code."""
+    section = "retrain" if name.startswith("retrain") else "search"
+    cls = RetrainConfig if section == "retrain" else SearchConfig
+    cfg = resolve_config(cls, RECIPES / name, section=section)[0]
+    assert cfg.runtime.amp == "off"
+    if section == "retrain":  # model.py: OPS[name](C, stride, True) builds AvgPoolBN / MaxPoolBN, BN affine=False
+        assert (cfg.model.options["pool_bn"], cfg.model.options["pool_bn_affine"]) == (True, False)
+        return
+    settings = cfg.differentiable
+    assert settings.stage_lr == ("reference" if len(settings.stages) > 1 else "continue")
+    assert settings.weight_clip_with_arch is (cfg.space == "nb201")  # θ is an nn.Parameter only in 201-space
+    if cfg.space == "darts":
+        assert settings.model.options["pool_bn"] is True
+        assert settings.model.options.get("stem_multiplier", 1) == (3 if "imagenet" in name else 1)

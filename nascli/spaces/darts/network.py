@@ -12,12 +12,15 @@ from nascli.spaces.darts.genotype import DARTS_OPS_RLNAS, DartsGenotype, Pairs
 from nascli.spaces.ops import DilConv, FactorizedReduce, Identity, Pool, ReLUConvBN, SepConv, Zero
 
 
-def build_op(name: str, channels: int, stride: int, affine: bool = True, pool_bn: bool = False) -> nn.Module:
-    """One DARTS op on `channels` channels (RLNAS supernet: `pool_bn=True` puts a BN after each pool)."""
+def build_op(name: str, channels: int, stride: int, affine: bool = True, pool_bn: bool = False,
+             pool_bn_affine: bool | None = None) -> nn.Module:
+    """One DARTS op on `channels` channels; `pool_bn=True` puts a BN after each pool (RLNAS supernet, DARTS and DrNAS
+    search, DrNAS retraining), affine as `pool_bn_affine` (default: as `affine`; DrNAS's `AvgPoolBN` never is)."""
     if name == "none":
         return Zero(channels, channels, stride)
     if name in ("max_pool_3x3", "avg_pool_3x3"):
-        return Pool(name[:3], channels, stride, bn_after=pool_bn, affine=affine)
+        bn_affine = affine if pool_bn_affine is None else pool_bn_affine
+        return Pool(name[:3], channels, stride, bn_after=pool_bn, affine=bn_affine)
     if name == "skip_connect":
         return Identity() if stride == 1 else FactorizedReduce(channels, channels, affine=affine)
     if name in ("sep_conv_3x3", "sep_conv_5x5"):
@@ -61,6 +64,7 @@ class DartsCell(nn.Module):
         reduction_prev: bool,
         affine: bool = True,
         pool_bn: bool = False,
+        pool_bn_affine: bool | None = None,
     ) -> None:
         super().__init__()
         self.reduction = reduction
@@ -69,7 +73,8 @@ class DartsCell(nn.Module):
         self.concat = tuple(concat)
         self.multiplier = len(self.concat)
         self.ops = nn.ModuleList(
-            build_op(op, channels, 2 if reduction and index < 2 else 1, affine, pool_bn) for op, index in pairs
+            build_op(op, channels, 2 if reduction and index < 2 else 1, affine, pool_bn, pool_bn_affine)
+            for op, index in pairs
         )
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, drop_prob: float = 0.0) -> torch.Tensor:
@@ -170,7 +175,7 @@ class _DartsNetwork(nn.Module):
 
     def _build_cells(
         self, genotype: DartsGenotype, c_stem_prev_prev: int, c_stem_prev: int, channels: int,
-        reduction_prev: bool, affine: bool, pool_bn: bool,
+        reduction_prev: bool, affine: bool, pool_bn: bool, pool_bn_affine: bool | None = None,
     ) -> tuple[int, int]:
         c_prev_prev, c_prev, c_curr = c_stem_prev_prev, c_stem_prev, channels
         c_aux = c_prev
@@ -181,7 +186,7 @@ class _DartsNetwork(nn.Module):
             kind = "reduce" if reduction else "normal"
             cell = DartsCell(
                 genotype.cell(kind), getattr(genotype, f"{kind}_concat"), c_prev_prev, c_prev, c_curr,
-                reduction, reduction_prev, affine, pool_bn,
+                reduction, reduction_prev, affine, pool_bn, pool_bn_affine,
             )
             self.cells.append(cell)
             reduction_prev = reduction
@@ -238,6 +243,7 @@ class NetworkCIFAR(_DartsNetwork):
         input_size: int = 32,
         affine: bool = True,
         pool_bn: bool = False,
+        pool_bn_affine: bool | None = None,
         aux_pool: str = "fixed",
     ) -> None:
         check_sizes(channels, layers, num_classes)
@@ -246,7 +252,7 @@ class NetworkCIFAR(_DartsNetwork):
         super().__init__(layers, drop_path_prob)
         c_stem = 3 * channels
         self.stem = nn.Sequential(nn.Conv2d(3, c_stem, 3, padding=1, bias=False), nn.BatchNorm2d(c_stem))
-        c_prev, c_aux = self._build_cells(genotype, c_stem, c_stem, channels, False, affine, pool_bn)
+        c_prev, c_aux = self._build_cells(genotype, c_stem, c_stem, channels, False, affine, pool_bn, pool_bn_affine)
         self.auxiliary_head = None
         if auxiliary:
             if aux_pool == "fixed":
@@ -274,11 +280,13 @@ class NetworkImageNet(_DartsNetwork):
         input_size: int = 224,
         affine: bool = True,
         pool_bn: bool = False,
+        pool_bn_affine: bool | None = None,
     ) -> None:
         check_sizes(channels, layers, num_classes)
         super().__init__(layers, drop_path_prob)
         self.stem0, self.stem1 = imagenet_stems(channels)
-        c_prev, c_aux = self._build_cells(genotype, channels, channels, channels, True, affine, pool_bn)
+        c_prev, c_aux = self._build_cells(genotype, channels, channels, channels, True, affine, pool_bn,
+                                          pool_bn_affine)
         self.auxiliary_head = None
         if auxiliary:
             _check_auxiliary_fits(input_size, halvings=5, pool_stride=2, after_cell=2 * layers // 3)
@@ -317,6 +325,7 @@ def _downsampled(size: int, halvings: int) -> int:
 
 
 def imagenet_stems(channels: int) -> tuple[nn.Sequential, nn.Sequential]:
+    """The two strided ImageNet stems, 3 → C/2 → C and C → C (C: `stem_multiplier` × the cell width in DrNAS)."""
     stem0 = nn.Sequential(
         nn.Conv2d(3, channels // 2, 3, stride=2, padding=1, bias=False),
         nn.BatchNorm2d(channels // 2),

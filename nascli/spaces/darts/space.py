@@ -28,7 +28,8 @@ from nascli.spaces.darts.sampler import GENOTYPE_SAMPLERS, DartsRepairSampler, r
 from nascli.spaces.darts.supernet import DartsSupernet, path_codes, supernet_path_parameters
 
 _VARIANT_OPS = {"rlnas": DARTS_OPS_RLNAS, "drnas": DARTS_OPS_DRNAS}
-_NETWORK_OPTIONS = ("auxiliary", "drop_path_prob", "imagenet", "affine", "pool_bn", "partial_channels", "aux_pool")
+_NETWORK_OPTIONS = ("auxiliary", "drop_path_prob", "imagenet", "affine", "pool_bn", "pool_bn_affine",
+                    "partial_channels", "stem_multiplier", "aux_pool")
 _CIFAR_LIKE = {"cifar10": 10, "cifar100": 100, "synthetic": 10}
 _IMAGENET_LIKE = {"imagenet": 1000, "imagefolder": 1000}
 
@@ -159,8 +160,9 @@ class DartsSpace(SearchSpace):
 
     def supernet(self, cfg: NetworkConfig) -> DartsSupernet:
         """CIFAR C=16 with 8 cells (ImageNet C=48, 14 cells), BN affine (RLNAS; option `affine`), and a BN after
-        each pool in the rlnas variant (RLNAS, DARTS, PC-DARTS) but not in the drnas one (option `pool_bn`);
-        option `partial_channels` K builds the ops for C/K channels (mixed forward only)."""
+        each pool (option `pool_bn`, default on: RLNAS, DARTS, PC-DARTS and DrNAS, whose `OPS` builds the pools as
+        `AvgPoolBN`/`MaxPoolBN`); option `partial_channels` K builds the ops for C/K channels (mixed forward only);
+        option `stem_multiplier` widens the ImageNet stems (DrNAS ImageNet search: 3)."""
         options = self._options(cfg)
         imagenet = bool(options["imagenet"])
         partial = options.get("partial_channels", 1)
@@ -173,13 +175,16 @@ class DartsSpace(SearchSpace):
             ops=self.ops,
             imagenet=imagenet,
             affine=bool(options.get("affine", True)),
-            pool_bn=bool(options.get("pool_bn", self.variant != "drnas")),
+            pool_bn=bool(options.get("pool_bn", True)),
             partial_channels=partial,
+            stem_multiplier=options.get("stem_multiplier", 1),
         )
 
     def network(self, arch: DartsGenotype, cfg: NetworkConfig) -> NetworkCIFAR | NetworkImageNet:
-        """Stand-alone network: CIFAR C=36 L=20 or ImageNet C=48 L=14 unless `cfg` says otherwise; option `aux_pool`
-        (CIFAR) picks the auxiliary head's pooling (`network.AUX_POOLS`: BPE's 16-px proxies need `adaptive`)."""
+        """Stand-alone network: CIFAR C=36 L=20 or ImageNet C=48 L=14 unless `cfg` says otherwise; no BN after the
+        pools unless option `pool_bn` (DARTS's `model.py` has none; DrNAS's has one, never affine: set
+        `pool_bn_affine: false` with it); option `aux_pool` (CIFAR) picks the auxiliary head's pooling
+        (`network.AUX_POOLS`: BPE's 16-px proxies need `adaptive`)."""
         genotype = self.coerce(arch)
         options = self._options(cfg)
         common = {
@@ -189,6 +194,7 @@ class DartsSpace(SearchSpace):
             "input_size": cfg.input_size,
             "affine": bool(options.get("affine", True)),
             "pool_bn": bool(options.get("pool_bn", False)),
+            "pool_bn_affine": None if options.get("pool_bn_affine") is None else bool(options["pool_bn_affine"]),
         }
         if options["imagenet"]:
             if "aux_pool" in options:

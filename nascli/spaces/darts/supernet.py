@@ -90,7 +90,11 @@ class SupernetCell(nn.Module):
 
 
 class DartsSupernet(nn.Module):
-    """RLNAS single-path DARTS supernet: `forward(x, path)` runs one normal code in all normal cells, one reduce."""
+    """RLNAS single-path DARTS supernet: `forward(x, path)` runs one normal code in all normal cells, one reduce.
+
+    The CIFAR stem is 3C wide (all references); the ImageNet stems are `stem_multiplier`·C wide (1: RLNAS and
+    DARTS's stand-alone network; 3: the DrNAS ImageNet search network).
+    """
 
     def __init__(
         self,
@@ -102,16 +106,21 @@ class DartsSupernet(nn.Module):
         affine: bool = True,
         pool_bn: bool = True,
         partial_channels: int = 1,
+        stem_multiplier: int = 1,
     ) -> None:
         check_sizes(channels, layers, num_classes)
+        if isinstance(stem_multiplier, bool) or not isinstance(stem_multiplier, int) or stem_multiplier < 1:
+            raise NasInputError(f"stem_multiplier must be an integer ≥ 1, got {stem_multiplier!r}")
         super().__init__()
         self.layers = layers
         self.ops = tuple(ops)
         self.imagenet = imagenet
         self.partial_channels = int(partial_channels)
+        self.stem_multiplier = int(stem_multiplier)
         if imagenet:
-            self.stem0, self.stem1 = imagenet_stems(channels)
-            c_prev_prev = c_prev = channels
+            # DrNAS `model_search_imagenet.py`: stems of stem_multiplier·C (3 → 72 → 144 → 144 at C=48); RLNAS: C
+            self.stem0, self.stem1 = imagenet_stems(self.stem_multiplier * channels)
+            c_prev_prev = c_prev = self.stem_multiplier * channels
             reduction_prev = True
         else:
             c_prev_prev = c_prev = 3 * channels
