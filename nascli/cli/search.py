@@ -103,7 +103,7 @@ def search_command(
         for name in ("C10 test", "C100 test", "IN16 test"):
             table.add_column(name, justify="right")
     for rank, row in enumerate(result.top, 1):
-        cells = [str(rank), row["arch"], f"{row[cfg.score]:.4f}"]
+        cells = [str(rank), row["arch"], f"{row['score']:.4f}"]
         if has_bench:
             b = row["bench"]
             cells += [str(row["index"]), f"{b['cifar10']:.2f}", f"{b['cifar100']:.2f}", f"{b['imagenet16-120']:.2f}"]

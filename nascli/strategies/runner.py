@@ -203,7 +203,8 @@ def _top_table(strategy: Strategy, space: SearchSpace, cfg: SearchConfig, contex
         ranked = [(best, best_score), *ranked[:-1]]
     rows = []
     for arch, value in ranked:
-        row: dict[str, Any] = {"arch": space.format(arch), cfg.score: value}
+        # "score" holds the value even when the score's own name collides with a column below (`--score bench`)
+        row: dict[str, Any] = {"arch": space.format(arch), cfg.score: value, "score": value}
         if space.name == "nb201":
             row["index"] = space.index(arch)
             row["bench"] = _bench_row(context, space, arch)

@@ -1,0 +1,53 @@
+"""`nas search` through the CLI: every strategy × score path finishes with exit 0 with and without --quiet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.helpers import TINY_SUPERNET, nas
+
+REPO = Path(__file__).resolve().parents[2]
+SMALL_EVOLUTION = ["--population", "6", "--parents", "3", "--mutation", "3", "--crossover", "3",
+                   "--generations", "2"]
+PATHS = {
+    "evolution-angle": ["--strategy", "evolution", "--score", "angle", *SMALL_EVOLUTION],
+    "evolution-bench": ["--strategy", "evolution", "--score", "bench", "--dataset", "cifar10", *SMALL_EVOLUTION],
+    "random-supernet-acc": ["--strategy", "random", "--score", "supernet-acc", "--samples", "4",
+                            "--set", "score_options.bn_batches=1", "--set", "score_options.eval_batches=1"],
+    "random-flops": ["--strategy", "random", "--score", "flops", "--samples", "8", "--extra-score", "params"],
+    "random-params-darts": ["--space", "darts", "--strategy", "random", "--score", "params", "--samples", "3"],
+    "exhaustive-bench": ["--strategy", "exhaustive", "--score", "bench", "--set", "batch=15625"],
+    "drnas": ["--recipe", str(REPO / "recipes" / "drnas" / "debug.yaml"), "--device", "cpu",
+              "--set", "differentiable.data.synthetic_train=64", "--set", "differentiable.data.batch_size=16",
+              "--set", "differentiable.trajectory_samples=5",
+              "--set", "differentiable.stages=[{epochs: 1, partial_channels: 4}]"],
+}
+NEEDS_SUPERNET = {"evolution-angle", "random-supernet-acc"}
+
+
+@pytest.fixture(scope="module")
+def supernet(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("search-cli") / "supernet"
+    code, output = nas("train-supernet", "--out", str(folder), "--labels", "random", "--epochs", "1",
+                       *TINY_SUPERNET)
+    assert code == 0, output
+    return folder
+
+
+@pytest.mark.parametrize("quiet", [False, True], ids=["table", "quiet"])
+@pytest.mark.parametrize("path", list(PATHS))
+def test_every_search_path_finishes_with_and_without_quiet(path: str, quiet: bool, supernet: Path,
+                                                          tmp_path: Path) -> None:
+    args = ["search", "--out", str(tmp_path / "search"), *PATHS[path], *(["--quiet"] if quiet else [])]
+    if path in NEEDS_SUPERNET:
+        args += ["--supernet", str(supernet)]
+    code, output = nas(*args)
+    assert code == 0, output
+    assert "Traceback" not in output
+    assert (tmp_path / "search" / "genotype.json").is_file()
+    if quiet:
+        assert "written" not in output
+    else:
+        assert "written" in output and "genotype.json" in output
