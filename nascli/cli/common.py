@@ -26,6 +26,10 @@ RecipeOption = typer.Option(None, "--recipe", "-r", help="YAML recipe with a pap
                             exists=False, dir_okay=False)
 SetOption = typer.Option([], "--set", "-s", help="Override a recipe key, e.g. --set optim.lr=0.05 (repeatable).")
 QuietOption = typer.Option(False, "--quiet", "-q", help="No progress bars or tables (for scripts).")
+BenchOption = typer.Option(None, "--bench", help="NB201 table file (.npz from `nas bench import`) instead of the "
+                           "shipped one. (default: the shipped table)")
+BenchSha256Option = typer.Option(None, "--bench-sha256", help="Refuse a table whose content sha256 differs "
+                                 "(pins the ground truth). (default: no check)")
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:

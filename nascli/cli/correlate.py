@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from nascli.cli.common import QuietOption, handle_errors, out, print_paths
+from nascli.cli.common import BenchOption, BenchSha256Option, QuietOption, handle_errors, out, print_paths
 
 
 def register(app: typer.Typer) -> None:
@@ -28,8 +28,8 @@ def correlate_command(
     dataset: str = typer.Option("cifar10", help="Ground truth: cifar10, cifar10-valid, cifar100, imagenet16-120."),
     split: str = typer.Option("test", help="Ground-truth split: test or valid."),
     epochs: int = typer.Option(200, help="Ground-truth schedule: 200 or 12 epochs."),
-    bench: str | None = typer.Option(None, help="NB201 table to use instead of the shipped one."),
-    bench_sha256: str | None = typer.Option(None, "--bench-sha256", help="Refuse a table with another hash."),
+    bench: str | None = BenchOption,
+    bench_sha256: str | None = BenchSha256Option,
     against: Path | None = typer.Option(None, help="Correlate with a column of this other scores file instead."),
     against_score: str | None = typer.Option(None, help="Column of --against. (default: its first score)"),
     n_boot: int | None = typer.Option(None, help="Bootstrap resamples for the 95% intervals. [1000; fewer for "

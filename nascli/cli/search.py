@@ -8,7 +8,17 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from nascli.cli.common import QuietOption, RecipeOption, SetOption, flags, handle_errors, out, print_paths
+from nascli.cli.common import (
+    BenchOption,
+    BenchSha256Option,
+    QuietOption,
+    RecipeOption,
+    SetOption,
+    flags,
+    handle_errors,
+    out,
+    print_paths,
+)
 from nascli.config import SearchConfig, resolve_config
 
 
@@ -66,7 +76,8 @@ def search_command(
                                           "parameters, e.g. 5M."),
     lookup: str | None = typer.Option(None, "--lookup", help="DARTS: count FLOPs/params for --max-flops/--max-params "
                                       "from this `nas flops-table --lookup` file. (default: built in memory)"),
-    bench: str | None = typer.Option(None, help="NB201 table to use instead of the shipped one."),
+    bench: str | None = BenchOption,
+    bench_sha256: str | None = BenchSha256Option,
     data_root: Path | None = typer.Option(None, "--data-root", help="darts/drnas: folder of the training data "
                                           "(differentiable.data.root). (default: recipe)"),
     device: str | None = typer.Option(None, help="auto, cpu or cuda. (default: auto)"),
@@ -82,7 +93,8 @@ def search_command(
         seed=seed, evolution__population=population, evolution__parents=parents, evolution__mutation=mutation,
         evolution__crossover=crossover, evolution__generations=generations,
         evolution__mutation_prob=mutation_prob, samples=samples, constraints__max_flops=_million(max_flops),
-        constraints__max_params=_million(max_params), constraints__lookup=lookup, bench=bench, runtime__device=device,
+        constraints__max_params=_million(max_params), constraints__lookup=lookup, bench=bench,
+        bench_sha256=bench_sha256, runtime__device=device,
         runtime__quiet=quiet or None, differentiable__data__root=str(data_root) if data_root else None,
     ), section="search")
     result = run_search(cfg, out_dir, supernet=supernet, resume=resume, overwrite=overwrite, meta=meta)

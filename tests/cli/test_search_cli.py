@@ -51,3 +51,21 @@ def test_every_search_path_finishes_with_and_without_quiet(path: str, quiet: boo
         assert "written" not in output
     else:
         assert "written" in output and "genotype.json" in output
+
+
+def test_bench_sha256_pins_the_table_on_every_command_that_reads_it(tmp_path: Path) -> None:
+    wrong = "0" * 64
+    commands = {
+        "search": ["search", "--strategy", "random", "--score", "bench", "--samples", "2",
+                   "--out", str(tmp_path / "search"), "--bench-sha256", wrong, "--quiet"],
+        "bench query": ["bench", "query", "6111", "--bench-sha256", wrong],
+    }
+    for name, args in commands.items():
+        code, output = nas(*args)
+        assert code == 2, (name, output)
+        assert "sha256" in output and "Traceback" not in output, (name, output)
+    from nascli.bench.table import BenchTable
+
+    right = BenchTable.load(None).sha256
+    code, output = nas("bench", "query", "6111", "--bench-sha256", right)
+    assert code == 0 and right in output, output
