@@ -22,24 +22,36 @@ def _million(value: float | None, digits: int = 2) -> str:
 
 
 def print_genotype_table() -> None:
-    """The registered DARTS genotypes with nascli's sizes beside the papers' figures."""
+    """The registered DARTS genotypes with nascli's sizes beside the papers' figures.
+
+    The names are typed back by users, so they stay whole: a table on a terminal (other columns fold), one
+    tab-separated line per genotype when the output is a pipe or a file.
+    """
     from nascli.train.retrain import registered_genotype_sizes
 
+    rows = [
+        (row.name,
+         f"{row.cifar_params:.3f} (paper {_million(row.paper_cifar_params, 1)})",
+         f"{row.imagenet_params:.3f} (paper {_million(row.paper_imagenet_params, 1)})",
+         f"{row.imagenet_flops:.0f} (paper {_million(row.paper_imagenet_flops, 0)})",
+         row.source)
+        for row in registered_genotype_sizes()
+    ]
+    headers = ("name", "CIFAR params M (C=36 L=20)", "ImageNet params M (C=48 L=14)", "ImageNet FLOPs M (224 px)",
+               "source")
+    if not out.is_terminal:
+        for cells in (headers, *rows):
+            typer.echo("\t".join(cells))  # plain text: rich would expand the tabs
+        return
     table = Table(title="registered DARTS genotypes: nascli's counts in millions, the paper's beside them "
                         "(— = none printed)", title_justify="left")
-    table.add_column("name")
+    table.add_column("name", no_wrap=True, min_width=max(len(cells[0]) for cells in rows))
     table.add_column("CIFAR params\nC=36 L=20", justify="right")
     table.add_column("ImageNet params\nC=48 L=14", justify="right")
     table.add_column("ImageNet FLOPs\n224 px", justify="right")
     table.add_column("source", overflow="fold")
-    for row in registered_genotype_sizes():
-        table.add_row(
-            row.name,
-            f"{row.cifar_params:.3f} (paper {_million(row.paper_cifar_params, 1)})",
-            f"{row.imagenet_params:.3f} (paper {_million(row.paper_imagenet_params, 1)})",
-            f"{row.imagenet_flops:.0f} (paper {_million(row.paper_imagenet_flops, 0)})",
-            row.source,
-        )
+    for cells in rows:
+        table.add_row(*cells)
     out.print(table)
 
 
