@@ -24,6 +24,8 @@ class ScoresFile:
     space: str | None
     archs: list[str]
     columns: dict[str, np.ndarray]
+    duplicates: int = 0
+    """Repeated rows of one architecture with the same values, counted once."""
 
 
 def read_scores(path: str | Path) -> ScoresFile:
@@ -42,6 +44,7 @@ def read_scores(path: str | Path) -> ScoresFile:
         if not header or header[0] != "arch":
             raise NasInputError(f"{path} is not a nascli scores file (its first column must be 'arch')")
         rows = [row for row in reader if row]
+    rows, duplicates = _unique_rows(path, header, rows)
     archs = [row[0] for row in rows]
     columns = {}
     for j, name in enumerate(header[1:], 1):
@@ -51,7 +54,27 @@ def read_scores(path: str | Path) -> ScoresFile:
             continue  # a non-numeric column is not a score
     if space is None and archs:
         space = "nb201" if archs[0].startswith("|") else "darts" if archs[0].startswith("Genotype(") else None
-    return ScoresFile(path=path, space=space, archs=archs, columns=columns)
+    return ScoresFile(path=path, space=space, archs=archs, columns=columns, duplicates=duplicates)
+
+
+def _unique_rows(path: Path, header: list[str], rows: list[list[str]]) -> tuple[list[list[str]], int]:
+    """One row per architecture: a repeated identical row counts once, a repeat with other values is refused."""
+    first: dict[str, tuple[int, list[str]]] = {}
+    kept = []
+    for number, row in enumerate(rows, 2):  # line 1 is the header
+        seen = first.get(row[0])
+        if seen is None:
+            first[row[0]] = (number, row)
+            kept.append(row)
+        elif _values(header, seen[1]) != _values(header, row):
+            raise NasInputError(f"{path} lists {row[0][:50]!r} twice with different values (lines {seen[0]} and "
+                                f"{number}): keep one row per architecture")
+    return kept, len(rows) - len(kept)
+
+
+def _values(header: list[str], row: list[str]) -> list[str]:
+    """The cells of a row but the step a search scored it in (which may differ between repeats)."""
+    return [cell for name, cell in zip(header, row, strict=False) if name != "step"]
 
 
 def _column(scores: ScoresFile, name: str | None) -> tuple[str, np.ndarray]:
@@ -104,8 +127,8 @@ def correlate(
             except (ValueError, KeyError, json.JSONDecodeError):
                 highlight = None
     report = correlation_report(values, truth, n_boot=n_boot, seed=seed, names=(name, truth_name))
-    report.update(scores_file=str(scores.path), space=space, dataset=dataset if against is None else None,
-                  split=split if against is None else None)
+    report.update(scores_file=str(scores.path.absolute()), duplicate_rows=scores.duplicates, space=space,
+                  dataset=dataset if against is None else None, split=split if against is None else None)
     run = RunFolder(out)
     run.prepare(kind="correlate", space=space, resume=False, overwrite=overwrite)
     run.start(kind="correlate", space=space, dataset=dataset, config={

@@ -31,8 +31,11 @@ def query_command(
     bench_sha256: str | None = BenchSha256Option,
 ) -> None:
     """Print one architecture's row: accuracies (200 and 12 epochs), parameters and FLOPs."""
-    from nascli.bench.table import BenchTable
+    from nascli.bench.table import BenchTable, column_name
     from nascli.spaces.resolve import resolve_architecture
+
+    if dataset is not None:
+        column_name(dataset)  # an unknown dataset is named as the user wrote it, with the choices
 
     space, resolved = resolve_architecture(arch, "nb201")
     index = space.index(resolved)

@@ -30,10 +30,11 @@ def correlate_command(
     epochs: int = typer.Option(200, help="Ground-truth schedule: 200 or 12 epochs."),
     bench: str | None = BenchOption,
     bench_sha256: str | None = BenchSha256Option,
-    against: Path | None = typer.Option(None, help="Correlate with a column of this other scores file instead."),
+    against: Path | None = typer.Option(None, help="Correlate with a column of this other scores file instead. "
+                                   "(default: none, NB201 ground truth)"),
     against_score: str | None = typer.Option(None, help="Column of --against. (default: its first score)"),
-    n_boot: int | None = typer.Option(None, help="Bootstrap resamples for the 95% intervals. [1000; fewer for "
-                                      "Kendall on large N]"),
+    n_boot: int | None = typer.Option(None, help="Bootstrap resamples for the 95% intervals. (default: 1000; "
+                                      "fewer for Kendall on large N)"),
     seed: int = typer.Option(0, help="Seed of the bootstrap."),
     quiet: bool = QuietOption,
 ) -> None:

@@ -61,7 +61,8 @@ def retrain_command(
                                         "(DARTS_V2, RLDARTS, …), a genotype.json from `nas search`, a canonical "
                                         "text (Genotype(...) or |op~0|+…) or an NB201 index (default: recipe)."),
     out_dir: Path | None = typer.Option(None, "--out", "-o", help="Run folder to write (best.pt, last.pt, "
-                                        "metrics.jsonl, manifest.json)."),
+                                        "metrics.jsonl, manifest.json). Required, except with --list-genotypes. "
+                                        "(default: none)"),
     recipe: Path | None = RecipeOption,
     overrides: list[str] = SetOption,
     space: str | None = typer.Option(None, help="Search space: nb201 or darts (default: recipe, else the one the "
@@ -69,7 +70,8 @@ def retrain_command(
     dataset: str | None = typer.Option(None, help="cifar10, cifar100, imagenet16-120, imagefolder or synthetic "
                                        "(default: recipe, else synthetic)."),
     data_root: str | None = typer.Option(None, "--data-root", help="Folder holding the dataset in its official "
-                                         "layout (cifar-10-batches-py/, train/ + val/ for image folders)."),
+                                         "layout (cifar-10-batches-py/, train/ + val/ for image folders). "
+                                         "(default: recipe; none for synthetic)"),
     epochs: int | None = typer.Option(None, help="Length of the LR and drop-path schedules in epochs "
                                       "(default: recipe, else 250)."),
     stop_after: int | None = typer.Option(None, "--stop-after", help="Train only the first N epochs of the "

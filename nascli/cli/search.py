@@ -50,7 +50,7 @@ def search_command(
     out_dir: Path = typer.Option(..., "--out", "-o", help="Run folder to write (scores.csv, history.jsonl, "
                                  "genotype.json, manifest.json)."),
     supernet: Path | None = typer.Option(None, help="train-supernet run folder (needed by angle and "
-                                         "supernet-acc)."),
+                                         "supernet-acc). (default: none)"),
     recipe: Path | None = RecipeOption,
     overrides: list[str] = SetOption,
     space: str | None = typer.Option(None, help="Search space: nb201 or darts. (default: recipe or nb201)"),
@@ -59,7 +59,7 @@ def search_command(
                                         "(default: evolution)"),
     score: str | None = typer.Option(None, help="angle, supernet-acc, flops, params or bench. (default: angle)"),
     extra_score: list[str] = typer.Option([], "--extra-score", help="Also record this score for every "
-                                          "evaluated architecture (repeatable)."),
+                                          "evaluated architecture (repeatable). (default: none)"),
     dataset: str | None = typer.Option(None, help="Dataset for benchmark look-ups and cost conventions. "
                                        "(default: the supernet's)"),
     seed: int | None = typer.Option(None, help="Seed of the strategy. (default: 0)"),
@@ -71,9 +71,9 @@ def search_command(
     mutation_prob: float | None = typer.Option(None, help="Evolution: per-gene mutation probability. (default: 0.1)"),
     samples: int | None = typer.Option(None, help="Random: number of architectures. (default: 1000)"),
     max_flops: str | None = typer.Option(None, "--max-flops", help="Never score architectures above this many "
-                                         "FLOPs, e.g. 600M."),
+                                         "FLOPs, e.g. 600M. (default: no limit)"),
     max_params: str | None = typer.Option(None, "--max-params", help="Never score architectures above this many "
-                                          "parameters, e.g. 5M."),
+                                          "parameters, e.g. 5M. (default: no limit)"),
     lookup: str | None = typer.Option(None, "--lookup", help="DARTS: count FLOPs/params for --max-flops/--max-params "
                                       "from this `nas flops-table --lookup` file. (default: built in memory)"),
     bench: str | None = BenchOption,

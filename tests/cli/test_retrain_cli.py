@@ -74,7 +74,7 @@ def test_tiny_darts_retrain_runs_resumes_and_refuses_to_overwrite(tmp_path: Path
 
     before = snapshot(out)
     code, output = nas("retrain", "--recipe", recipe, *TINY, "--epochs", "2", "--out", str(out))
-    assert code == 2 and "--resume" in output
+    assert code == 2 and "finished retrain run: pass --overwrite" in output
     assert snapshot(out) == before
 
 

@@ -69,3 +69,13 @@ def test_bench_sha256_pins_the_table_on_every_command_that_reads_it(tmp_path: Pa
     right = BenchTable.load(None).sha256
     code, output = nas("bench", "query", "6111", "--bench-sha256", right)
     assert code == 0 and right in output, output
+
+
+def test_only_rank_zero_prints_results_under_torchrun(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    args = ["search", "--strategy", "random", "--score", "flops", "--samples", "4"]
+    monkeypatch.setenv("RANK", "1")
+    code, output = nas(*args, "--out", str(tmp_path / "rank1"))
+    assert code == 0 and output == "", output
+    monkeypatch.setenv("RANK", "0")
+    code, output = nas(*args, "--out", str(tmp_path / "rank0"))
+    assert code == 0 and "top 4 of 4 by flops" in output, output
