@@ -274,7 +274,8 @@ def test_an_unwritable_file_output_is_bad_input(command: str, runs: Runs, monkey
     args = {"flops-table": ["flops-table", "--genotype", "DARTS_V2", "--out", str(target / "f.json"), "--quiet"],
             "visualize": ["visualize", "cell", "DARTS_V2", "--out", str(target / "cell"), "--formats", "png"]}[command]
     with failing_writes(monkeypatch, target, errno.EROFS):
-        refused(args, runs.root, 2, "read-only")
+        line = refused(args, runs.root, 2, "read-only")
+    assert str(target / ("f.json" if command == "flops-table" else "cell.png")) in line
 
 
 def test_a_disk_filling_mid_run_fails_the_stage_and_the_log_lists_only_checkpointed_epochs(
