@@ -39,11 +39,13 @@ clean:
 # ---- paper pipelines ---------------------------------------------------------------------------------------
 # RLNAS on NAS-Bench-201 with the reference settings (250 epochs). DATASET: cifar10 | cifar100 | imagenet16-120;
 # DATA_ROOT: the folder holding the official files (cifar-10-batches-py/, cifar-100-python/, ImageNet16/).
+# EPOCHS=N (optional) trains only the first N epochs of the 250-epoch schedule (the LR curve is the full run's).
 DATASET ?= cifar10
 DATA_ROOT ?= data
 rlnas-nb201: install
 	bash scripts/rlnas_nb201.sh $(NAS) recipes/rlnas/nb201-$(DATASET).yaml $(RUNS)/rlnas-nb201-$(DATASET) \
-		$(DATASET) --data-root $(DATA_ROOT)
+		$(DATASET) --data-root $(DATA_ROOT) \
+		$(if $(filter command line environment,$(origin EPOCHS)),--stop-after $(EPOCHS))
 	$(PY) scripts/summary.py $(RUNS)/rlnas-nb201-$(DATASET)
 
 # The same chain on the 25,000 real CIFAR-10 images the reference supernet trains on (../shared/data, class

@@ -27,6 +27,14 @@ def read_recipe(path: str | Path) -> dict[str, Any]:
         raise NasInputError(f"recipe {path} does not exist: see the recipes/ folder for the shipped ones")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.constructor.ConstructorError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        tag = str(exc.problem or "").split("tag", 1)[-1].strip().split()[0].strip("'") if exc.problem else "a tag"
+        raise NasInputError(f"recipe {path} uses the YAML tag {tag}{where}, which nascli never loads (recipes hold "
+                            "plain values): remove the tag") from None
+    except UnicodeDecodeError:
+        raise NasInputError(f"recipe {path} is not UTF-8 text: pass a YAML recipe (see recipes/)") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -139,6 +147,40 @@ def to_dict(config: Any) -> dict[str, Any]:
     return dataclasses.asdict(config)
 
 
+class SettingError(NasInputError):
+    """A setting outside its range; `_build` names it with its full dotted key (e.g. differentiable.optim.lr)."""
+
+    def __init__(self, key: str, detail: str) -> None:
+        super().__init__(f"{key} {detail}")
+        self.key = key
+        self.detail = detail
+
+
+def check_ranges(settings: Any, rules: Mapping[str, str]) -> None:
+    """Refuse a value outside its range when a config is built, so no stage starts (or writes) with it.
+
+    `rules` maps a field to one of ">0", ">=0", ">=1", "[0,1)", "[0,1]", "(0,1)"; None passes (the default is
+    taken), NaN and infinities never do.
+    """
+    import math
+
+    tests = {
+        ">0": (lambda v: v > 0, "greater than 0"),
+        ">=0": (lambda v: v >= 0, "at least 0"),
+        ">=1": (lambda v: v >= 1, "at least 1"),
+        "[0,1)": (lambda v: 0 <= v < 1, "in [0, 1)"),
+        "[0,1]": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+        "(0,1)": (lambda v: 0 < v < 1, "in (0, 1)"),
+    }
+    for name, rule in rules.items():
+        value = getattr(settings, name)
+        if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        accept, wanted = tests[rule]
+        if not math.isfinite(value) or not accept(value):
+            raise SettingError(name, f"must be {wanted}, not {value!r}")
+
+
 def _build(cls: type, data: Mapping[str, Any], source: str, prefix: str) -> Any:
     if not isinstance(data, Mapping):
         raise NasInputError(f"{source}: {prefix.rstrip('.') or 'the recipe'} must be a mapping of settings")
@@ -160,6 +202,8 @@ def _build(cls: type, data: Mapping[str, Any], source: str, prefix: str) -> Any:
         kwargs[name] = _coerce(hints[name], value, source, f"{prefix}{name}")
     try:
         return cls(**kwargs)
+    except SettingError as exc:
+        raise NasInputError(f"{source}: {prefix}{exc.key} {exc.detail}") from None
     except (TypeError, ValueError) as exc:
         raise NasInputError(f"{source}: {exc}") from None
 
@@ -295,6 +339,7 @@ class DataConfig:
                                 f"{self.resize_after_augment}")
         if self.crop_pad is not None and self.crop_pad < 0:
             raise NasInputError(f"data.crop_pad must be at least 0 (or null for the dataset's), got {self.crop_pad}")
+        check_ranges(self, {"image_size": ">=1", "resize_after_augment": ">=1", "label_total": ">=1"})
         if self.normalization is not None:
             from nascli.data.datasets import normalization  # data imports config: resolved at call time
 
@@ -308,6 +353,9 @@ class ModelConfig:
     channels: int | None = None
     layers: int | None = None
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_ranges(self, {"channels": ">=1", "layers": ">=1"})
 
 
 @dataclasses.dataclass
@@ -339,6 +387,11 @@ class OptimConfig:
     zero_grad_to_none: bool = False
     """False (the references, PyTorch 1.x): gradients are zeroed in place, so a supernet weight once used
     keeps getting weight decay and momentum on steps whose path skips it. True skips such weights."""
+
+    def __post_init__(self) -> None:
+        check_ranges(self, {"epochs": ">=1", "stop_after_epochs": ">=1", "lr": ">0", "lr_min": ">=0",
+                            "momentum": "[0,1)", "weight_decay": ">=0", "warmup_epochs": ">=0", "grad_clip": ">=0",
+                            "label_smoothing": "[0,1)"})
 
 
 @dataclasses.dataclass
@@ -386,6 +439,10 @@ class EvolutionConfig:
     max_tries_factor: int = 10
     """Mutation/crossover give up after factor × wanted tries (the reference bounds crossover likewise)."""
 
+    def __post_init__(self) -> None:
+        check_ranges(self, {"population": ">=1", "parents": ">=1", "mutation": ">=0", "crossover": ">=0",
+                            "generations": ">=1", "mutation_prob": "[0,1]", "max_tries_factor": ">=1"})
+
 
 @dataclasses.dataclass
 class ConstraintConfig:
@@ -398,6 +455,9 @@ class ConstraintConfig:
     lookup: str | None = None
     """DARTS: a FLOPs/params lookup written by `nas flops-table --lookup` to count with (None: built in memory for
     the paper-size network of the dataset)."""
+
+    def __post_init__(self) -> None:
+        check_ranges(self, {"max_flops": ">0", "max_params": ">0"})
 
 
 @dataclasses.dataclass
@@ -432,6 +492,9 @@ class SearchConfig:
     differentiable: DifferentiableConfig = dataclasses.field(default_factory=lambda: DifferentiableConfig())
     """`--strategy darts|drnas`: the settings of the differentiable search (the other keys above that apply:
     space, space_options, seed, dataset for benchmark look-ups, bench, runtime)."""
+
+    def __post_init__(self) -> None:
+        check_ranges(self, {"samples": ">=1", "batch": ">=1", "top_k": ">=1"})
 
 
 @dataclasses.dataclass
@@ -468,6 +531,9 @@ class TrainedAccConfig:
     """holdout-last: the fraction of the training set held out (drawn by a seed recorded in the manifest; NB201's
     datasets use their official valid split instead)."""
 
+    def __post_init__(self) -> None:
+        check_ranges(self, {"aux_weight": ">=0", "drop_path_prob": "[0,1)", "holdout": "(0,1)"})
+
 
 @dataclasses.dataclass
 class RetrainConfig:
@@ -490,6 +556,9 @@ class RetrainConfig:
     """Evaluate on the test set every N epochs (and always after the last epoch of the run)."""
     runtime: RuntimeConfig = dataclasses.field(default_factory=RuntimeConfig)
 
+    def __post_init__(self) -> None:
+        check_ranges(self, {"aux_weight": ">=0", "drop_path_prob": "[0,1)", "eval_every": ">=1"})
+
 
 @dataclasses.dataclass
 class StageConfig:
@@ -500,6 +569,9 @@ class StageConfig:
     """K: only the first 1/K of an edge's channels go through its ops, the rest bypass them (1: all channels)."""
     ops_kept: int | None = None
     """Ops per edge this stage keeps; the weakest by θ are pruned when it starts (None: every op)."""
+
+    def __post_init__(self) -> None:
+        check_ranges(self, {"epochs": ">=1", "partial_channels": ">=1", "ops_kept": ">=1"})
 
 
 @dataclasses.dataclass
@@ -527,6 +599,11 @@ class ArchOptimConfig:
     """Used with `regularizer: l2` (the references' default regulariser: it pulls θ to 0, i.e. β to 1)."""
     grad_clip: float = 0.0
     """Clip θ's gradient to this L2 norm (0: no clipping; DrNAS ImageNet: 5)."""
+
+    def __post_init__(self) -> None:
+        check_ranges(self, {"lr": ">0", "weight_decay": ">=0", "grad_clip": ">=0"})
+        if len(self.betas) != 2 or not all(0 <= beta < 1 for beta in self.betas):
+            raise SettingError("betas", f"must be two numbers in [0, 1), not {list(self.betas)!r}")
 
 
 @dataclasses.dataclass
@@ -565,3 +642,9 @@ class DifferentiableConfig:
     weight_clip_with_arch: bool = False
     """The weight step's gradient-norm clip also counts θ's gradient of the training loss (DrNAS 201-space, where θ
     is a parameter of the model; its gradient is then discarded). False: the clip sees the weights only."""
+
+    def __post_init__(self) -> None:
+        check_ranges(self, {"train_portion": "(0,1)", "kl_weight": ">=0", "freeze_epochs": ">=0",
+                            "trajectory_samples": ">=0", "valid_batches": ">=1"})
+        if not self.stages:
+            raise SettingError("stages", "must list at least one stage, e.g. [{epochs: 50}]")

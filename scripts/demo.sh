@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make demo`: the RLNAS NB201 pipeline on the built-in synthetic data (a few minutes on a 2-core CPU).
+# `make demo`: the RLNAS NB201 pipeline on the built-in synthetic data (30–40 s of a 2-core CPU after the install).
 set -euo pipefail
 NAS="$1"
 OUT="$2"

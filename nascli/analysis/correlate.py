@@ -26,6 +26,8 @@ class ScoresFile:
     space: str | None
     archs: list[str]
     columns: dict[str, np.ndarray]
+    duplicates: int = 0
+    """Repeated rows of one architecture with the same values, counted once."""
 
 
 def read_scores(path: str | Path, arch_column: str | None = None) -> ScoresFile:
@@ -53,6 +55,7 @@ def read_scores(path: str | Path, arch_column: str | None = None) -> ScoresFile:
                             "the column that holds the architectures")
     else:
         arch_at = header.index(arch_column)
+    rows, duplicates = _unique_rows(path, header, rows, arch_at)
     archs = [row[arch_at] if arch_at < len(row) else "" for row in rows]
     columns = {}
     for j, name in enumerate(header):
@@ -64,7 +67,29 @@ def read_scores(path: str | Path, arch_column: str | None = None) -> ScoresFile:
             continue  # a non-numeric column is not a score
     if space is None and archs:
         space = guess_space(archs[0])
-    return ScoresFile(path=path, space=space, archs=archs, columns=columns)
+    return ScoresFile(path=path, space=space, archs=archs, columns=columns, duplicates=duplicates)
+
+
+def _unique_rows(path: Path, header: list[str], rows: list[list[str]], arch_at: int
+                 ) -> tuple[list[list[str]], int]:
+    """One row per architecture: a repeated identical row counts once, a repeat with other values is refused."""
+    first: dict[str, tuple[int, list[str]]] = {}
+    kept = []
+    for number, row in enumerate(rows, 2):  # line 1 is the header
+        arch = row[arch_at] if arch_at < len(row) else ""
+        seen = first.get(arch)
+        if seen is None:
+            first[arch] = (number, row)
+            kept.append(row)
+        elif _values(header, seen[1]) != _values(header, row):
+            raise NasInputError(f"{path} lists {arch[:50]!r} twice with different values (lines {seen[0]} and "
+                                f"{number}): keep one row per architecture")
+    return kept, len(rows) - len(kept)
+
+
+def _values(header: list[str], row: list[str]) -> list[str]:
+    """The cells of a row but the step a search scored it in (which may differ between repeats)."""
+    return [cell for name, cell in zip(header, row, strict=False) if name != "step"]
 
 
 @dataclass
@@ -175,8 +200,9 @@ def correlate(
             except (ValueError, KeyError, json.JSONDecodeError):
                 highlight = None
     report = correlation_report(values, truth, n_boot=n_boot, seed=seed, names=(name, truth_name))
-    report.update(scores_file=str(scores.path), space=space, dataset=dataset if against is None else None,
-                  split=split if against is None else None, matching=matching)
+    report.update(scores_file=str(scores.path.absolute()), duplicate_rows=scores.duplicates, space=space,
+                  dataset=dataset if against is None else None, split=split if against is None else None,
+                  matching=matching)
     run = RunFolder(out)
     run.prepare(kind="correlate", space=space, resume=False, overwrite=overwrite)
     run.start(kind="correlate", space=space, dataset=dataset, config={

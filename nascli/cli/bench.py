@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from nascli.cli.common import handle_errors, out
+from nascli.cli.common import BenchOption, BenchSha256Option, handle_errors, out
 from nascli.errors import NasInputError
 
 bench_app = typer.Typer(help="NAS-Bench-201 ground truth: query the shipped table, import official files.",
@@ -27,16 +27,19 @@ def query_command(
     arch: str = typer.Argument(..., help="NB201 architecture: official index, text form or genotype.json."),
     dataset: str | None = typer.Option(None, help="Only this dataset: cifar10, cifar10-valid, cifar100, "
                                        "imagenet16-120. (default: all)"),
-    table_path: str | None = typer.Option(None, "--table", help="Table file instead of the shipped one."),
-    sha256: str | None = typer.Option(None, "--sha256", help="Refuse a table whose content hash differs."),
+    bench: str | None = BenchOption,
+    bench_sha256: str | None = BenchSha256Option,
 ) -> None:
     """Print one architecture's row: accuracies (200 and 12 epochs), parameters and FLOPs."""
-    from nascli.bench.table import BenchTable
+    from nascli.bench.table import BenchTable, column_name
     from nascli.spaces.resolve import resolve_architecture
+
+    if dataset is not None:
+        column_name(dataset)  # an unknown dataset is named as the user wrote it, with the choices
 
     space, resolved = resolve_architecture(arch, "nb201")
     index = space.index(resolved)
-    table = BenchTable.load(table_path, expected_sha256=sha256)
+    table = BenchTable.load(bench, expected_sha256=bench_sha256)
     names = [dataset] if dataset else list(DATASETS)
     view = Table(title=f"NB201 #{index}  {space.format(resolved)}")
     for column in ("dataset", "valid %", "test %", "valid % (12 ep)", "test % (12 ep)", "params M", "FLOPs M"):

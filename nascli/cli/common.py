@@ -10,8 +10,10 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from nascli.errors import NasInputError, NasRuntimeError, StageInterrupted
+from nascli.train.progress import launched_rank
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,15 +24,22 @@ EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
-RecipeOption = typer.Option(None, "--recipe", "-r", help="YAML recipe with a paper's settings (see recipes/).",
+RecipeOption = typer.Option(None, "--recipe", "-r", help="YAML recipe with a paper's settings (see recipes/). "
+                            "(default: none, nascli's defaults)",
                             exists=False, dir_okay=False)
-SetOption = typer.Option([], "--set", "-s", help="Override a recipe key, e.g. --set optim.lr=0.05 (repeatable).")
+SetOption = typer.Option([], "--set", "-s", help="Override a recipe key, e.g. --set optim.lr=0.05 (repeatable). "
+                      "(default: none)")
 QuietOption = typer.Option(False, "--quiet", "-q", help="No progress bars or tables (for scripts).")
+BenchOption = typer.Option(None, "--bench", help="NB201 table file (.npz from `nas bench import`) instead of the "
+                           "shipped one. (default: the shipped table)")
+BenchSha256Option = typer.Option(None, "--bench-sha256", help="Refuse a table whose content sha256 differs "
+                                 "(pins the ground truth). (default: no check)")
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
     """Print one line to stderr and exit with `code`."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    line = " ".join(message.split())  # one line, whatever the message held
+    err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -39,6 +48,7 @@ def handle_errors(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        out.quiet = launched_rank() != 0  # under torchrun only rank 0 prints results (progress bars likewise)
         try:
             return fn(*args, **kwargs)
         except NasInputError as exc:
@@ -51,8 +61,13 @@ def handle_errors(fn: F) -> F:
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except NasRuntimeError as exc:
             fail(str(exc), EXIT_FAILURE)
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
-            fail(f"{exc.strerror}: {exc.filename}", EXIT_BAD_INPUT)
+        except FileNotFoundError as exc:
+            fail(f"{exc.filename} does not exist: check the path", EXIT_BAD_INPUT)
+        except OSError as exc:  # any other file-system error that no writer turned into a message already
+            from nascli.artifacts import output_error  # imports torch: only when needed
+
+            error = output_error(exc, action="use")
+            fail(str(error), EXIT_BAD_INPUT if isinstance(error, NasInputError) else EXIT_FAILURE)
         return None
 
     return wrapper  # type: ignore[return-value]

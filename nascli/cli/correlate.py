@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from nascli.cli.common import QuietOption, err, handle_errors, out, print_paths
+from nascli.cli.common import BenchOption, BenchSha256Option, QuietOption, err, handle_errors, out, print_paths
 
 
 def register(app: typer.Typer) -> None:
@@ -43,17 +43,18 @@ def correlate_command(
     dataset: str = typer.Option("cifar10", help="Ground truth: cifar10, cifar10-valid, cifar100, imagenet16-120."),
     split: str = typer.Option("test", help="Ground-truth split: test or valid."),
     epochs: int = typer.Option(200, help="Ground-truth schedule: 200 or 12 epochs."),
-    bench: str | None = typer.Option(None, help="NB201 table to use instead of the shipped one."),
-    bench_sha256: str | None = typer.Option(None, "--bench-sha256", help="Refuse a table with another hash."),
+    bench: str | None = BenchOption,
+    bench_sha256: str | None = BenchSha256Option,
     against: Path | None = typer.Option(None, help="Correlate with a column of this other scores file (or CSV) "
-                                        "instead; rows are matched by canonical architecture."),
+                                        "instead; rows are matched by canonical architecture. (default: none, "
+                                        "NB201 ground truth)"),
     against_score: str | None = typer.Option(None, help="Column of --against. (default: its first score)"),
     arch_column: str | None = typer.Option(None, "--arch-column", help="Column of --scores holding the "
                                            "architectures, for a CSV not written by nascli. (default: arch)"),
     against_arch_column: str | None = typer.Option(None, "--against-arch-column", help="Column of --against holding "
                                                    "the architectures. (default: arch)"),
-    n_boot: int | None = typer.Option(None, help="Bootstrap resamples for the 95% intervals. [1000; fewer for "
-                                      "Kendall on large N]"),
+    n_boot: int | None = typer.Option(None, help="Bootstrap resamples for the 95% intervals. (default: 1000; "
+                                      "fewer for Kendall on large N)"),
     seed: int = typer.Option(0, help="Seed of the bootstrap."),
     quiet: bool = QuietOption,
 ) -> None:

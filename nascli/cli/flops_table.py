@@ -20,7 +20,13 @@ def register(app: typer.Typer) -> None:
 def _named(value: str) -> Any:
     """The registry entry when `value` is a published genotype's name (not a file or a text form), else None."""
     text = value.strip()
-    if Path(text).is_file() or text.startswith(("Genotype(", "|", "{", "[")) or text.isdigit():
+    # the text forms first: a Genotype(...) text is longer than a file name may be, and is no file
+    if text.startswith(("Genotype(", "|", "{", "[")) or text.lstrip("+-").isdigit() or text.endswith(".json"):
+        return None
+    try:
+        if Path(text).is_file():
+            return None
+    except OSError:
         return None
     from nascli.spaces.genotypes import get_named_genotype
 
@@ -50,7 +56,8 @@ def _check_out(path: Path, overwrite: bool) -> None:
 @handle_errors
 def flops_table_command(
     genotype: str | None = typer.Option(None, "--genotype", "-g", help="Registered name (RLDARTS, DARTS_V2, …), "
-                                        "genotype.json, Genotype(...) text, NB201 text or index."),
+                                        "genotype.json, Genotype(...) text, NB201 text or index. (default: none; "
+                                        "needed unless --lookup)"),
     space: str | None = typer.Option(None, help="darts or nb201 (default: guessed from --genotype, else darts)."),
     dataset: str = typer.Option("cifar10", help="Network for this dataset: cifar10, cifar100 or imagenet "
                                 "(DARTS: C=36 L=20 at 32 px / C=48 L=14 at 224 px)."),
@@ -71,6 +78,9 @@ def flops_table_command(
     from nascli.spaces.flops_lookup import architecture_size, build_lookup, size_from_lookup, write_lookup
     from nascli.spaces.resolve import resolve_architecture
 
+    for flag, value in (("--channels", channels), ("--layers", layers), ("--input-size", input_size)):
+        if value is not None and value < 1:
+            raise NasInputError(f"{flag} must be at least 1, not {value}")
     if lookup and out_path is None:
         raise NasInputError("--lookup writes a file: pass --out FILE, e.g. --out flops.json")
     if not lookup and genotype is None:

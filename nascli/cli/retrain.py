@@ -22,24 +22,36 @@ def _million(value: float | None, digits: int = 2) -> str:
 
 
 def print_genotype_table() -> None:
-    """The registered DARTS genotypes with nascli's sizes beside the papers' figures."""
+    """The registered DARTS genotypes with nascli's sizes beside the papers' figures.
+
+    The names are typed back by users, so they stay whole: a table on a terminal (other columns fold), one
+    tab-separated line per genotype when the output is a pipe or a file.
+    """
     from nascli.train.retrain import registered_genotype_sizes
 
+    rows = [
+        (row.name,
+         f"{row.cifar_params:.3f} (paper {_million(row.paper_cifar_params, 1)})",
+         f"{row.imagenet_params:.3f} (paper {_million(row.paper_imagenet_params, 1)})",
+         f"{row.imagenet_flops:.0f} (paper {_million(row.paper_imagenet_flops, 0)})",
+         row.source)
+        for row in registered_genotype_sizes()
+    ]
+    headers = ("name", "CIFAR params M (C=36 L=20)", "ImageNet params M (C=48 L=14)", "ImageNet FLOPs M (224 px)",
+               "source")
+    if not out.is_terminal:
+        for cells in (headers, *rows):
+            typer.echo("\t".join(cells))  # plain text: rich would expand the tabs
+        return
     table = Table(title="registered DARTS genotypes: nascli's counts in millions, the paper's beside them "
                         "(— = none printed)", title_justify="left")
-    table.add_column("name")
+    table.add_column("name", no_wrap=True, min_width=max(len(cells[0]) for cells in rows))
     table.add_column("CIFAR params\nC=36 L=20", justify="right")
     table.add_column("ImageNet params\nC=48 L=14", justify="right")
     table.add_column("ImageNet FLOPs\n224 px", justify="right")
     table.add_column("source", overflow="fold")
-    for row in registered_genotype_sizes():
-        table.add_row(
-            row.name,
-            f"{row.cifar_params:.3f} (paper {_million(row.paper_cifar_params, 1)})",
-            f"{row.imagenet_params:.3f} (paper {_million(row.paper_imagenet_params, 1)})",
-            f"{row.imagenet_flops:.0f} (paper {_million(row.paper_imagenet_flops, 0)})",
-            row.source,
-        )
+    for cells in rows:
+        table.add_row(*cells)
     out.print(table)
 
 
@@ -49,7 +61,8 @@ def retrain_command(
                                         "(DARTS_V2, RLDARTS, …), a genotype.json from `nas search`, a canonical "
                                         "text (Genotype(...) or |op~0|+…) or an NB201 index (default: recipe)."),
     out_dir: Path | None = typer.Option(None, "--out", "-o", help="Run folder to write (best.pt, last.pt, "
-                                        "metrics.jsonl, manifest.json)."),
+                                        "metrics.jsonl, manifest.json). Required, except with --list-genotypes. "
+                                        "(default: none)"),
     recipe: Path | None = RecipeOption,
     overrides: list[str] = SetOption,
     space: str | None = typer.Option(None, help="Search space: nb201 or darts (default: recipe, else the one the "
@@ -57,7 +70,8 @@ def retrain_command(
     dataset: str | None = typer.Option(None, help="cifar10, cifar100, imagenet16-120, imagefolder or synthetic "
                                        "(default: recipe, else synthetic)."),
     data_root: str | None = typer.Option(None, "--data-root", help="Folder holding the dataset in its official "
-                                         "layout (cifar-10-batches-py/, train/ + val/ for image folders)."),
+                                         "layout (cifar-10-batches-py/, train/ + val/ for image folders). "
+                                         "(default: recipe; none for synthetic)"),
     epochs: int | None = typer.Option(None, help="Length of the LR and drop-path schedules in epochs "
                                       "(default: recipe, else 250)."),
     stop_after: int | None = typer.Option(None, "--stop-after", help="Train only the first N epochs of the "

@@ -8,7 +8,17 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from nascli.cli.common import QuietOption, RecipeOption, SetOption, flags, handle_errors, out, print_paths
+from nascli.cli.common import (
+    BenchOption,
+    BenchSha256Option,
+    QuietOption,
+    RecipeOption,
+    SetOption,
+    flags,
+    handle_errors,
+    out,
+    print_paths,
+)
 from nascli.config import SearchConfig, resolve_config
 
 
@@ -40,7 +50,7 @@ def search_command(
     out_dir: Path = typer.Option(..., "--out", "-o", help="Run folder to write (scores.csv, history.jsonl, "
                                  "genotype.json, manifest.json)."),
     supernet: Path | None = typer.Option(None, help="train-supernet run folder (needed by angle and "
-                                         "supernet-acc)."),
+                                         "supernet-acc). (default: none)"),
     recipe: Path | None = RecipeOption,
     overrides: list[str] = SetOption,
     space: str | None = typer.Option(None, help="Search space: nb201 or darts. (default: recipe or nb201)"),
@@ -51,7 +61,7 @@ def search_command(
     score: str | None = typer.Option(None, help="angle, supernet-acc, flops, params, bench or trained-acc "
                                      "(settings under trained_acc.* in the recipe). (default: angle)"),
     extra_score: list[str] = typer.Option([], "--extra-score", help="Also record this score for every "
-                                          "evaluated architecture (repeatable)."),
+                                          "evaluated architecture (repeatable). (default: none)"),
     dataset: str | None = typer.Option(None, help="Dataset for benchmark look-ups and cost conventions. "
                                        "(default: the supernet's)"),
     seed: int | None = typer.Option(None, help="Seed of the strategy. (default: 0)"),
@@ -69,12 +79,13 @@ def search_command(
     batch: int | None = typer.Option(None, "--batch", help="Random, exhaustive, list: architectures scored per "
                                      "step (each step is checkpointed). (default: 500)"),
     max_flops: str | None = typer.Option(None, "--max-flops", help="Never score architectures above this many "
-                                         "FLOPs, e.g. 600M."),
+                                         "FLOPs, e.g. 600M. (default: no limit)"),
     max_params: str | None = typer.Option(None, "--max-params", help="Never score architectures above this many "
-                                          "parameters, e.g. 5M."),
+                                          "parameters, e.g. 5M. (default: no limit)"),
     lookup: str | None = typer.Option(None, "--lookup", help="DARTS: count FLOPs/params for --max-flops/--max-params "
                                       "from this `nas flops-table --lookup` file. (default: built in memory)"),
-    bench: str | None = typer.Option(None, help="NB201 table to use instead of the shipped one."),
+    bench: str | None = BenchOption,
+    bench_sha256: str | None = BenchSha256Option,
     data_root: Path | None = typer.Option(None, "--data-root", help="darts/drnas and trained-acc: folder of the "
                                           "training data (differentiable.data.root, trained_acc.data.root). "
                                           "(default: recipe)"),
@@ -91,7 +102,8 @@ def search_command(
         seed=seed, evolution__population=population, evolution__parents=parents, evolution__mutation=mutation,
         evolution__crossover=crossover, evolution__generations=generations,
         evolution__mutation_prob=mutation_prob, samples=samples, constraints__max_flops=_million(max_flops),
-        constraints__max_params=_million(max_params), constraints__lookup=lookup, bench=bench, runtime__device=device,
+        constraints__max_params=_million(max_params), constraints__lookup=lookup, bench=bench,
+        bench_sha256=bench_sha256, runtime__device=device,
         runtime__quiet=quiet or None, differentiable__data__root=str(data_root) if data_root else None,
         trained_acc__data__root=str(data_root) if data_root else None, archs=str(archs) if archs else None,
         arch_column=arch_column, batch=batch,
@@ -114,7 +126,7 @@ def search_command(
         for name in ("C10 test", "C100 test", "IN16 test"):
             table.add_column(name, justify="right")
     for rank, row in enumerate(result.top, 1):
-        cells = [str(rank), row["arch"], f"{row[cfg.score]:.4f}"]
+        cells = [str(rank), row["arch"], f"{row['score']:.4f}"]
         if has_bench:
             b = row["bench"]
             cells += [str(row["index"]), f"{b['cifar10']:.2f}", f"{b['cifar100']:.2f}", f"{b['imagenet16-120']:.2f}"]

@@ -26,14 +26,17 @@ def train_supernet_command(
     dataset: str | None = typer.Option(None, help="cifar10, cifar100, imagenet16-120, imagefolder or synthetic. "
                                        "(default: recipe or synthetic)"),
     data_root: str | None = typer.Option(None, "--data-root", help="Folder holding the dataset in its official "
-                                         "layout (cifar-10-batches-py/, …)."),
-    labels: str | None = typer.Option(None, help="true, or random (RLNAS: one fixed random label per image)."),
+                                         "layout (cifar-10-batches-py/, …). (default: recipe; none for synthetic)"),
+    labels: str | None = typer.Option(None, help="true, or random (RLNAS: one fixed random label per image). "
+                                "(default: recipe or true)"),
     label_seed: int | None = typer.Option(None, help="Seed of the random labels. (default: 0)"),
     train_split: str | None = typer.Option(None, help="Official index split FILE:PART applied to the training "
-                                           "set, e.g. cifar10_search_split:train."),
+                                           "set, e.g. cifar10_search_split:train. (default: recipe, else the whole "
+                                           "training set)"),
     epochs: int | None = typer.Option(None, help="Length of the LR schedule in epochs. (default: recipe or 250)"),
     stop_after: int | None = typer.Option(None, "--stop-after", help="Train only the first N epochs of the "
-                                          "schedule (the LR curve stays the full run's)."),
+                                          "schedule (the LR curve stays the full run's); --resume goes on. "
+                                          "(default: all epochs)"),
     batch_size: int | None = typer.Option(None, help="Images per step on each process, or on all processes "
                                           "together when data.batch_scope is global. (default: 64)"),
     lr: float | None = typer.Option(None, help="Initial learning rate. (default: 0.025)"),

@@ -71,6 +71,11 @@ def resolve_split_folder(root: Path, train: bool) -> Path:
     return root
 
 
+def _class_folders(folder: Path) -> list[str]:
+    """Sorted names of the visible sub-folders (one per class)."""
+    return sorted(entry.name for entry in os.scandir(folder) if entry.is_dir() and not entry.name.startswith("."))
+
+
 def list_image_folder(root: str | Path, train: bool = True) -> FolderListing:
     """List `root` (class folders, or `train/` and `val/`/`test/` of class folders) without decoding.
 
@@ -87,13 +92,25 @@ def list_image_folder(root: str | Path, train: bool = True) -> FolderListing:
             "(or one with train/ and val/ sub-folders of class folders)"
         )
     folder = resolve_split_folder(root, train)
-    class_names = sorted(
-        entry.name for entry in os.scandir(folder) if entry.is_dir() and not entry.name.startswith(".")
-    )
+    own_classes = _class_folders(folder)
+    class_names = own_classes
+    train_folder = resolve_split_folder(root, True)
+    if folder != train_folder:
+        # labels are indices into the training folder's classes, matched by name: a class missing from the
+        # evaluation folder must not shift the labels of the classes after it
+        class_names = _class_folders(train_folder)
+        unknown = [name for name in own_classes if name not in class_names]
+        if unknown:
+            raise NasInputError(
+                f"imagefolder: class folder {folder / unknown[0]} has no folder of that name in {train_folder}: "
+                "evaluation classes are matched to training classes by name; rename or remove it"
+            )
+    label_of = {name: label for label, name in enumerate(class_names)}
     paths: list[Path] = []
     labels: list[int] = []
     stems: list[str] = []
-    for label, class_name in enumerate(class_names):
+    for class_name in own_classes:
+        label = label_of[class_name]
         files = sorted(
             entry.name
             for entry in os.scandir(folder / class_name)

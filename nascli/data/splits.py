@@ -62,7 +62,7 @@ def load_split(name: str) -> dict[str, np.ndarray]:
 def select(imageset: SelectableSet, split_file: str, part: str) -> SelectableSet:
     """The images of `imageset` whose official index is in `part` of `split_file`, in the set's order.
 
-    A partial set (e.g. a 5,000-image subset) keeps the images it has; a set that has none of the
+    A partial set (e.g. a 5,000-image subset) keeps the images it has, saying so in one line; a set that has none of the
     part's indices, or belongs to another dataset than the split, is refused.
     """
     key = _normalise_name(split_file)
@@ -87,4 +87,11 @@ def select(imageset: SelectableSet, split_file: str, part: str) -> SelectableSet
             f"none of the {len(indices)} images has an official index in {key}/{part}; "
             "check that the data folder holds that dataset with its official file names"
         )
+    wanted = len(parts[part])
+    if positions.size < wanted:
+        from nascli.train.progress import notice
+
+        notice(f"split {key}/{part} lists {wanted:,} images, and this {imageset.name} set of {len(indices):,} "
+               f"holds {positions.size:,} of them: only those {positions.size:,} are used (the others are not in "
+               "the data folder)")
     return imageset.subset(positions)

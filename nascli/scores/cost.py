@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from nascli.errors import NasInputError
-from nascli.scores.base import SCORES, Score
+from nascli.scores.base import SCORES, Score, ScoreContext
 from nascli.spaces.base import Architecture
 
 
@@ -64,12 +64,14 @@ class BenchScore(Score):
     needs = frozenset({"bench"})
     description = "benchmark accuracy (%) for --dataset and options split/epochs"
 
+    def __init__(self, context: ScoreContext) -> None:
+        super().__init__(context)
+        if not hasattr(context.space, "indices_of"):
+            raise NasInputError(f"no benchmark table exists for the {context.space.name} space: use another score")
+        # read the column now: an unknown dataset, split or table fails before the search writes anything
+        self.metric = context.bench.metric(context.dataset or "cifar10", context.options.get("split", "test"),
+                                           int(context.options.get("epochs", 200)))
+
     def score(self, archs: Sequence[Architecture]) -> np.ndarray:
         """Benchmark accuracy of each architecture."""
-        space = self.context.space
-        if not hasattr(space, "indices_of"):
-            raise NasInputError(f"no benchmark table exists for the {space.name} space")
-        metric = self.context.bench.metric(self.context.dataset or "cifar10",
-                                           self.context.options.get("split", "test"),
-                                           int(self.context.options.get("epochs", 200)))
-        return metric[space.indices_of(archs)].astype(np.float64)
+        return self.metric[self.context.space.indices_of(archs)].astype(np.float64)

@@ -71,7 +71,10 @@ class SearchSpace(ABC):
         """Accept an architecture, its text form, its JSON form or (finite spaces) an index."""
         if isinstance(value, str):
             text = value.strip()
-            if text.isdigit() and self.is_finite():
+            if text.lstrip("+-").isdigit() and self.is_finite():
+                if text.startswith("-"):  # never Python's count-from-the-end
+                    raise NasInputError(f"{self.name} index {text} is negative: indices run from 0 to "
+                                        f"{self.size() - 1}")
                 return self.arch_at(int(text))
             return self.parse(text)
         if isinstance(value, int | np.integer) and self.is_finite():

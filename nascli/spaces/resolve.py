@@ -15,7 +15,7 @@ def guess_space(value: str) -> str | None:
     text = value.strip()
     if text.startswith("|"):
         return "nb201"
-    if text.isdigit():
+    if text.lstrip("+-").isdigit():
         return "nb201"
     if text.startswith("Genotype("):
         return "darts"

@@ -229,7 +229,7 @@ def run_differentiable_search(cfg: SearchConfig, out: str | Path, *, resume: boo
     device, dist = init_device_and_ranks(cfg.runtime.device)
     run = RunFolder(out, writer=dist.is_main)
     resumed = run.prepare(kind="search", space=space.name, resume=resume, overwrite=overwrite,
-                          guard_files=(CHECKPOINT, HISTORY))
+                          guard_files=(CHECKPOINT, HISTORY), config={**to_dict(cfg), "meta": meta or {}})
     loaders = _loaders(settings, cfg.seed, device, dist)
     bench_dataset = _bench_dataset(cfg)
     report = None
@@ -290,7 +290,7 @@ def run_differentiable_search(cfg: SearchConfig, out: str | Path, *, resume: boo
         "arch": space.to_json(best),
         "text": space.format(best),
         "scores": {"val_accuracy": last.get("val_accuracy", math.nan)},
-        "source": {"strategy": cfg.strategy, "search": str(run.path), "epochs": result.epochs_done,
+        "source": {"strategy": cfg.strategy, "search": str(run.path.absolute()), "epochs": result.epochs_done,
                    "order": settings.order, "supernet": None},
     }
     top: list[dict[str, Any]] = [{"arch": genotype["text"], "val_accuracy": genotype["scores"]["val_accuracy"]}]

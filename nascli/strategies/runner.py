@@ -127,13 +127,15 @@ def run_search(cfg: SearchConfig, out: str | Path, *, supernet: str | Path | Non
     device, ranks = init_device_and_ranks(cfg.runtime.device)
     run = RunFolder(out, writer=ranks.is_main)
     resumed = run.prepare(kind="search", space=space.name, resume=resume, overwrite=overwrite,
-                          guard_files=(STATE_FILE, "scores.csv"))
+                          guard_files=(STATE_FILE, "scores.csv"), config={**to_dict(cfg), "meta": meta or {}})
     barrier(ranks)  # every rank has read the folder before rank 0 writes to it
     context = ScoreContext(space=space, supernet_dir=supernet, dataset=dataset, bench_path=cfg.bench,
                            bench_sha256=cfg.bench_sha256, device=device, seed=cfg.seed,
                            options=dict(cfg.score_options), run_dir=run.path, config=cfg)
     score = make_score(cfg.score, context)
     extras = [make_score(name, context) for name in cfg.extra_scores if name != cfg.score]
+    if space.name == "nb201":
+        _ = context.bench  # the top table reads it: a wrong --bench/--bench-sha256 fails before anything is written
     strategy = make_strategy(cfg.strategy, space, cfg, make_constraint(space, cfg.constraints, dataset))
     header = ["arch", cfg.score, *[e.name for e in extras], "step"] + (["index"] if space.is_finite() else [])
     rows_written = 0
@@ -206,15 +208,15 @@ def run_search(cfg: SearchConfig, out: str | Path, *, supernet: str | Path | Non
         "arch": space.to_json(best),
         "text": space.format(best),
         "scores": {cfg.score: best_score},
-        "source": {"strategy": cfg.strategy, "score": cfg.score, "search": str(run.path),
-                   "supernet": str(supernet) if supernet else None},
+        "source": {"strategy": cfg.strategy, "score": cfg.score, "search": str(run.path.absolute()),
+                   "supernet": str(supernet.absolute()) if supernet else None},
     }
     if space.is_finite():
         genotype["index"] = space.index(best)
     if top and "bench" in top[0]:
         genotype["bench"] = top[0]["bench"] if top[0]["arch"] == space.format(best) else _bench_row(
             context, space, best)
-    if ranks.is_main:
+    if ranks.is_main and not run.frozen:  # a finished search resumed unchanged rewrites nothing
         atomic_write_json(run.file("genotype.json"), genotype)
     run.finish("done", evaluated=rows_written, best=space.format(best), best_score=best_score)
     barrier(ranks)  # no rank returns before rank 0 has written the results
@@ -269,7 +271,8 @@ def _top_table(strategy: Strategy, space: SearchSpace, cfg: SearchConfig, contex
         ranked = [(best, best_score), *ranked[:-1]]
     rows = []
     for arch, value in ranked:
-        row: dict[str, Any] = {"arch": space.format(arch), cfg.score: value}
+        # "score" holds the value even when the score's own name collides with a column below (`--score bench`)
+        row: dict[str, Any] = {"arch": space.format(arch), cfg.score: value, "score": value}
         if space.name == "nb201":
             row["index"] = space.index(arch)
             row["bench"] = _bench_row(context, space, arch)

@@ -39,6 +39,9 @@ class Precision:
 
 def resolve_precision(mode: str, device: torch.device) -> Precision:
     """`auto`: bf16 on CUDA GPUs that have it, fp16 with a scaler on older GPUs, fp32 on CPU."""
+    if device.type != "cuda" and mode in ("bf16", "fp16"):
+        raise NasInputError(f"--amp {mode} needs a CUDA GPU, and this stage runs on the {device.type}: use --amp off "
+                            "(or auto, fp32 off CUDA)")
     if device.type != "cuda" or mode == "off":
         return Precision(None, False)
     if mode == "bf16" or (mode == "auto" and torch.cuda.is_bf16_supported()):

@@ -16,7 +16,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nascli.artifacts import append_jsonl, atomic_torch_save, load_checkpoint, read_jsonl, write_jsonl
+from nascli.artifacts import (
+    append_jsonl,
+    atomic_torch_save,
+    load_checkpoint,
+    read_jsonl,
+    withdraw_tail,
+    write_jsonl,
+)
 from nascli.config import OptimConfig
 from nascli.errors import NasInputError, StageInterrupted
 from nascli.spaces.base import PathSampler
@@ -371,9 +378,13 @@ class Trainer:
             hook.on_epoch_end(self, self.epoch, record)
         self.epoch += 1
         # log first, then checkpoint: a crash between the two replays the epoch and rewrites its record
-        if self.dist.is_main:
-            append_jsonl(self.log_path, record)
-        self.save(0, {})
+        logged = append_jsonl(self.log_path, record) if self.dist.is_main else None
+        try:
+            self.save(0, {})
+        except BaseException:
+            if logged is not None:  # no checkpoint for this epoch: the log must not list it either
+                withdraw_tail(self.log_path, logged)
+            raise
         progress.update(task, info=f"epoch {self.epoch} loss {record['loss']:.3f} acc {record['accuracy']:.1f}%")
         return record
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from rich.console import Console
@@ -15,6 +16,20 @@ from rich.progress import (
 )
 
 console = Console(stderr=True)
+
+
+def launched_rank() -> int:
+    """This process's rank under torchrun (0 when not launched by it), readable before any process group exists."""
+    try:
+        return int(os.environ.get("RANK", "0"))
+    except ValueError:
+        return 0
+
+
+def notice(message: str) -> None:
+    """One line to stderr about a choice the user should know of (rank 0 only, also under --quiet)."""
+    if launched_rank() == 0:
+        console.print(f"[yellow]note:[/] {message}", highlight=False, soft_wrap=True)
 
 
 class NullProgress:
@@ -42,7 +57,7 @@ class NullProgress:
 
 def make_progress(enabled: bool = True) -> Progress | NullProgress:
     """A progress display with count, rate, elapsed and remaining time; a no-op when disabled."""
-    if not enabled:
+    if not enabled or launched_rank() != 0:  # under torchrun one bar, from rank 0
         return NullProgress()
     return Progress(
         TextColumn("[bold]{task.description}"),

@@ -234,7 +234,7 @@ def retrain(cfg: RetrainConfig, out: str | Path, *, resume: bool = False, overwr
     device, dist = init_device_and_ranks(cfg.runtime.device)
     run = RunFolder(out, writer=dist.is_main)
     resumed = run.prepare(kind="retrain", space=space.name, resume=resume, overwrite=overwrite,
-                          guard_files=(LAST_FILE, BEST_FILE))
+                          guard_files=(LAST_FILE, BEST_FILE), config={**to_dict(cfg), "meta": meta or {}})
     if resumed and run.manifest.get("arch") not in (None, text):
         raise NasInputError(f"{run.path} retrains another architecture ({str(run.manifest['arch'])[:60]}…): "
                             "resume with the same --genotype or choose a new --out folder")

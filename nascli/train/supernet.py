@@ -74,10 +74,11 @@ def train_supernet(cfg: TrainSupernetConfig, out: str | Path, *, resume: bool = 
                    overwrite: bool = False, meta: dict[str, Any] | None = None) -> SupernetRun:
     """Train the supernet of `cfg.space`, writing init.pt, last.pt, log.jsonl and manifest.json into `out`."""
     device, dist = init_device_and_ranks(cfg.runtime.device)
+    precision = resolve_precision(cfg.runtime.amp, device)  # an impossible --amp fails before anything is written
     space = get_space(cfg.space, **cfg.space_options)
     run = RunFolder(out, writer=dist.is_main)
     resumed = run.prepare(kind="supernet", space=space.name, resume=resume, overwrite=overwrite,
-                          guard_files=("last.pt", "init.pt"))
+                          guard_files=("last.pt", "init.pt"), config={**to_dict(cfg), "meta": meta or {}})
     data = training_set(cfg.data, cfg.seed)
     net_cfg = network_config(space, cfg.data.dataset, cfg.model, data.images.num_classes)
 
@@ -105,7 +106,7 @@ def train_supernet(cfg: TrainSupernetConfig, out: str | Path, *, resume: bool = 
     loader = train_loader(data.images, cfg.data, cfg.seed, device, dist)
     trainer = Trainer(
         model, cfg.optim, loader, run.path, device=device,
-        precision=resolve_precision(cfg.runtime.amp, device), channels_last=cfg.runtime.channels_last,
+        precision=precision, channels_last=cfg.runtime.channels_last,
         path_sampler=build_sampler(space, cfg.sampler, cfg.seed, net_cfg), dist_info=dist, quiet=cfg.runtime.quiet,
         description=f"supernet {space.name}", hooks=[SampledPathGrads(space)] if cfg.path_grads == "sampled" else [],
     )

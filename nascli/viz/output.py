@@ -28,11 +28,15 @@ def check_suffixes(out_paths: Sequence[Path | str], allow_dot: bool) -> list[Pat
 
 def _replace_atomically(path: Path, write: Callable[[Path], object]) -> None:
     """Write through a temporary sibling file, so a reader never sees a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    if len(temporary.name.encode("utf-8")) > 255:  # a legal name must not fail for its temporary sibling's length
+        temporary = path.with_name(f".nascli-{os.getpid()}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         write(temporary)
         os.replace(temporary, path)
+    except OSError as exc:  # name the file the user asked for, not the hidden temporary one
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     finally:
         temporary.unlink(missing_ok=True)
 

@@ -163,18 +163,24 @@ def plot_training_curves(
 def plot_search_history(
     records: Sequence[Mapping[str, Any]], out_path: Path | str, title: str | None = None, score_name: str = "score"
 ) -> Path:
-    """Best and mean score per generation (`generation`, `best`, `mean`, optional `topk_mean` keys)."""
+    """Best so far, and each generation's best and mean (`generation`, `best_so_far`, `best`, `mean`, optional
+    `topk_mean` keys).
+
+    A generation's best falls when no architecture is scored twice; the best so far never does, so both are drawn.
+    """
     out_path = _prepare(out_path)
     x_key = _x_key(records, ("generation", "step"))
     curves = [
-        ("best", "best", {"color": _HIGHLIGHT_COLOR, "lw": 1.8}),
+        ("best_so_far", "best so far", {"color": "#222222", "lw": 2.2, "drawstyle": "steps-post"}),
+        ("best", "generation best", {"color": _HIGHLIGHT_COLOR, "lw": 1.5}),
         ("topk_mean", "top-k mean", {"color": "#ff7f0e", "lw": 1.5, "ls": "--"}),
-        ("mean", "population mean", {"color": _TRAIN_COLOR, "lw": 1.5}),
+        ("mean", "generation mean", {"color": _TRAIN_COLOR, "lw": 1.5}),
     ]
     series = [(label, _series(records, key, x_key), style) for key, label, style in curves]
     if not any(len(x) for _, (x, _), _ in series):
         raise ValueError(
-            "no record holds a number under 'best', 'mean' or 'topk_mean': pass the per-generation records "
+            "no record holds a number under 'best_so_far', 'best', 'mean' or 'topk_mean': pass the per-generation "
+            "records "
             "of a search history"
         )
     figure = Figure(figsize=(6.0, 3.8), layout="constrained")

@@ -74,7 +74,7 @@ def test_tiny_darts_retrain_runs_resumes_and_refuses_to_overwrite(tmp_path: Path
 
     before = snapshot(out)
     code, output = nas("retrain", "--recipe", recipe, *TINY, "--epochs", "2", "--out", str(out))
-    assert code == 2 and "--resume" in output
+    assert code == 2 and "finished retrain run: pass --overwrite" in output
     assert snapshot(out) == before
 
 
@@ -118,7 +118,10 @@ def test_aux_weight_without_head_setting_is_refused(tmp_path: Path) -> None:
 def test_list_genotypes_shows_sizes_beside_the_papers() -> None:
     code, output = nas("retrain", "--list-genotypes")
     assert code == 0, output
-    rows = {line.split("│")[1].strip(): line for line in output.splitlines() if line.count("│") >= 5}
+    lines = output.splitlines()
+    assert lines[0].split("\t")[0] == "name"  # a pipe gets one whole line per genotype, names never cut
+    rows = {line.split("\t")[0]: line for line in lines[1:]}
+    assert len(rows) == len(lines) - 1 and all(line.count("\t") == 4 for line in lines)
 
     def cells(name: str) -> list[tuple[float, str]]:
         found = re.findall(r"([\d.]+) \(paper ([^)]+)\)", rows[name])
@@ -240,3 +243,20 @@ def test_rlnas_imagenet_recipe_retrains_from_streamed_files_with_its_augmentatio
     assert [r["epoch"] for r in records] == [0, 1]
     data = read_manifest(out)["config"]["data"]
     assert (data["stream"], data["crop_style"], data["lighting"]) == (True, "megvii", 0.1)
+
+
+def test_list_genotypes_keeps_names_whole_on_an_80_column_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from nascli.cli import retrain as retrain_cli
+    from nascli.spaces.genotypes import GENOTYPES
+
+    screen = io.StringIO()
+    monkeypatch.setattr(retrain_cli, "out", Console(file=screen, force_terminal=True, width=80, color_system=None))
+    retrain_cli.print_genotype_table()
+    text = screen.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    for name in GENOTYPES:
+        assert f"│ {name} " in text, name

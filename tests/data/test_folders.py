@@ -66,6 +66,20 @@ def test_train_and_val_subfolders_are_picked_by_train(tmp_path: Path) -> None:
         list_image_folder(tmp_path, train=False)
 
 
+def test_evaluation_classes_are_matched_to_training_classes_by_name(tmp_path: Path) -> None:
+    for stem, class_name in [("1", "cat"), ("2", "dog"), ("3", "frog")]:
+        _save(tmp_path / "train" / class_name / f"{stem}.png", _pixels(int(stem)))
+    # the evaluation folder lacks 'dog': 'frog' keeps the training label 2 instead of shifting to 1
+    _save(tmp_path / "val" / "cat" / "4.png", _pixels(4))
+    _save(tmp_path / "val" / "frog" / "5.png", _pixels(5))
+    listing = list_image_folder(tmp_path, train=False)
+    assert listing.class_names == ["cat", "dog", "frog"]
+    assert listing.labels.tolist() == [0, 2]
+    (tmp_path / "val" / "frog").rename(tmp_path / "val" / "frogs")  # a renamed class is refused
+    with pytest.raises(NasInputError, match="frogs has no folder of that name"):
+        list_image_folder(tmp_path, train=False)
+
+
 def test_decode_resizes_and_centre_crops_non_square_images(tmp_path: Path) -> None:
     array = np.zeros((20, 40, 3), np.uint8)
     array[:, 6:34] = 200  # a bright centre band, dark at both ends

@@ -76,3 +76,13 @@ def test_unknown_or_mismatched_splits_are_input_errors() -> None:
         select(cifar_like, "cifar10_search_split", "train")
     with pytest.raises(NasInputError, match="covers a set of 10000 images, but this cifar100 set has 50000"):
         select(cifar_like, "cifar100_test_split", "xvalid")
+
+
+def test_select_on_a_partial_set_says_how_many_images_it_kept(capsys: pytest.CaptureFixture[str]) -> None:
+    images = make_synthetic(200, seed=0)
+    kept = select(images, "cifar10_search_split", "train")
+    expected = int(np.isin(np.arange(200), load_split("cifar10_search_split")["train"]).sum())
+    assert len(kept) == expected
+    message = capsys.readouterr().err
+    assert message.count("\n") == 1
+    assert f"holds {expected} of them" in message and "lists 25,000 images" in message

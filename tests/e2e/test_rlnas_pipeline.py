@@ -140,7 +140,7 @@ def test_rerunning_a_finished_search_without_resume_leaves_it_intact(supernet: P
     assert nas(*args)[0] == 0
     before = snapshot(tmp_path / "s")
     code, output = nas(*args)
-    assert code == 2 and "--resume" in output
+    assert code == 2 and "finished search run: pass --overwrite" in output and "--resume" not in output
     assert snapshot(tmp_path / "s") == before
 
 

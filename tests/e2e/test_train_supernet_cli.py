@@ -73,7 +73,7 @@ def test_existing_run_is_never_damaged(tmp_path: Path, finished_run: Path) -> No
     before = snapshot(folder)
     # rerun without --resume
     code, output = nas("train-supernet", "--out", str(folder), "--epochs", "1", *TINY_SUPERNET)
-    assert code == 2 and "--resume" in output
+    assert code == 2 and "--overwrite" in output
     # resume as another space
     code, output = nas("train-supernet", "--out", str(folder), "--space", "darts", "--resume", *TINY_SUPERNET)
     assert code == 2 and "made for the 'nb201' space" in output
@@ -81,7 +81,7 @@ def test_existing_run_is_never_damaged(tmp_path: Path, finished_run: Path) -> No
     # a corrupt checkpoint
     (folder / "last.pt").write_bytes(b"\x00garbage")
     before = snapshot(folder)
-    code, output = nas("train-supernet", "--out", str(folder), "--epochs", "2", "--resume", *TINY_SUPERNET)
+    code, output = nas("train-supernet", "--out", str(folder), "--epochs", "1", "--resume", *TINY_SUPERNET)
     assert code == 2 and "corrupt" in output
     assert snapshot(folder) == before
 

@@ -156,10 +156,13 @@ def test_plots_refuse_an_unknown_suffix(tmp_path: Path) -> None:
 
 
 def test_search_history(tmp_path: Path) -> None:
-    records = [{"generation": g, "best": 60 + g, "mean": 50 + 0.8 * g, "topk_mean": 57 + 0.9 * g} for g in range(20)]
+    # a generation's best falls (no architecture is scored twice); the best so far does not
+    bests = [60 + g - 3 * (g % 4) for g in range(20)]
+    records = [{"generation": g, "best": bests[g], "best_so_far": max(bests[: g + 1]), "mean": 50 + 0.8 * g,
+                "topk_mean": 57 + 0.9 * g} for g in range(20)]
     png_size(plot_search_history(records, tmp_path / "history.png"))
     texts = svg_texts(plot_search_history(records, tmp_path / "history.svg", score_name="angle"))
-    assert {"best", "population mean", "top-k mean", "generation", "angle"} <= set(texts)
+    assert {"best so far", "generation best", "generation mean", "top-k mean", "generation", "angle"} <= set(texts)
     without_topk = [{key: value for key, value in record.items() if key != "topk_mean"} for record in records]
     assert "top-k mean" not in svg_texts(plot_search_history(without_topk, tmp_path / "plain.svg"))
     with pytest.raises(ValueError, match="best"):

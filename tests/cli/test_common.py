@@ -1,0 +1,21 @@
+"""What every subcommand shares: under torchrun only rank 0 prints results and progress."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.e2e.helpers import NAS, REPO
+
+
+def test_torchrun_prints_the_result_table_and_file_list_once(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone", NAS,
+               "train-supernet", "--out", str(tmp_path / "sn"), "--epochs", "1", "--channels", "4", "--layers", "1",
+               "--batch-size", "16", "--set", "data.synthetic_train=64", "--device", "cpu"]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=300,
+                            env={**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("supernet nb201 on synthetic") == 1, result.stdout
+    assert result.stdout.count("written") == 1, result.stdout
