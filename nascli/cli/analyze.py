@@ -7,7 +7,17 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from nascli.cli.common import QuietOption, RecipeOption, SetOption, flags, handle_errors, out, print_paths
+from nascli.cli.common import (
+    BenchOption,
+    BenchSha256Option,
+    QuietOption,
+    RecipeOption,
+    SetOption,
+    flags,
+    handle_errors,
+    out,
+    print_paths,
+)
 from nascli.errors import NasInputError
 
 analyze_app = typer.Typer(help="Cell redundancy analysis (Wan et al., ICLR 2022): operation importance, important "
@@ -40,7 +50,8 @@ def _summary_table(summary: list[dict], title: str) -> Table:
 @handle_errors
 def importance_command(
     out_dir: Path | None = typer.Option(None, "--out", "-o", help="Run folder for importance.csv, summary.csv, "
-                                        "report.json and the figures (needed unless --write-neighbours)."),
+                                        "report.json and the figures (needed unless --write-neighbours). "
+                                        "(default: none)"),
     space: str = typer.Option("nb201", help="nb201 (exact, from the shipped table) or darts."),
     dataset: list[str] = typer.Option([], "--dataset", help="NB201: cifar10, cifar100, imagenet16-120 "
                                       "(repeatable). (default: all three)"),
@@ -51,26 +62,28 @@ def importance_command(
     seed: int | None = typer.Option(None, help="Seed of the uniform sample (the reference: RandomState(0)); with "
                                     "--score also the search seed (default: the recipe's). (default: 0)"),
     threshold: float = typer.Option(0.001, help="An op is important when its importance exceeds this."),
-    bench: str | None = typer.Option(None, help="NB201 table instead of the shipped one."),
-    bench_sha256: str | None = typer.Option(None, "--bench-sha256", help="Refuse a table with another hash."),
+    bench: str | None = BenchOption,
+    bench_sha256: str | None = BenchSha256Option,
     genotype: list[str] = typer.Option([], "--genotype", help="DARTS: an architecture (Genotype text or a name "
-                                       "such as DARTS_V2; repeatable)."),
-    archs: Path | None = typer.Option(None, "--archs", help="DARTS: file of genotypes, one per line."),
+                                       "such as DARTS_V2; repeatable). (default: none)"),
+    archs: Path | None = typer.Option(None, "--archs", help="DARTS: file of genotypes, one per line. "
+                                      "(default: none)"),
     scores_file: Path | None = typer.Option(None, "--scores-file", help="DARTS: performance from this CSV "
-                                            "(arch/genotype column + value column, e.g. a `nas search` scores.csv)."),
+                                            "(arch/genotype column + value column, e.g. a `nas search` "
+                                            "scores.csv). (default: none)"),
     column: str | None = typer.Option(None, help="Value column of --scores-file. (default: its first)"),
     unit: str = typer.Option("auto", help="Accuracy unit of the source: percent, fraction or auto (a file with "
                              "values > 1 is percent; a score is a fraction)."),
     score: str | None = typer.Option(None, help="DARTS: performance from this registered score (e.g. trained-acc, "
-                                     "settings from --recipe/--set as for `nas search`)."),
+                                     "settings from --recipe/--set as for `nas search`). (default: none)"),
     recipe: Path | None = RecipeOption,
     overrides: list[str] = SetOption,
     cell: list[str] = typer.Option([], "--cell", help="DARTS: normal and/or reduce (repeatable). (default: both)"),
     repeat: Path | None = typer.Option(None, "--repeat", help="DARTS: the same archs evaluated again (another "
-                                       "seed); |Δacc| is the noise, importances below it are flagged."),
+                                       "seed); |Δacc| is the noise, importances below it are flagged. (default: none)"),
     write_neighbours: Path | None = typer.Option(None, "--write-neighbours", help="DARTS: only write every arch "
                                                  "and neighbour to evaluate to this file (for `nas search "
-                                                 "--strategy list --archs FILE`), then stop."),
+                                                 "--strategy list --archs FILE`), then stop. (default: off)"),
     resume: bool = typer.Option(False, "--resume", help="DARTS: continue an interrupted run in --out."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier run in --out."),
     quiet: bool = QuietOption,
@@ -169,7 +182,8 @@ def _darts_importance(out_dir: Path | None, genotype: list[str], archs: Path | N
 def motifs_command(
     importance: Path = typer.Option(..., "--importance", help="Run folder of `nas analyze importance`."),
     out_dir: Path = typer.Option(..., "--out", "-o", help="Run folder for motifs.csv, report.json, motifs.png."),
-    dataset: str | None = typer.Option(None, help="NB201: which dataset of the importance run."),
+    dataset: str | None = typer.Option(None, help="NB201: which dataset of the importance run. "
+                                   "(default: its only one)"),
     selection: str | None = typer.Option(None, help="Which architectures of the importance run: top, bottom, "
                                          "uniform, given. (default: top, or the run's only selection)"),
     cell: list[str] = typer.Option([], "--cell", help="DARTS: normal and/or reduce (repeatable). (default: normal, "
@@ -246,7 +260,7 @@ def prune_command(
     order: str = typer.Option("ascending", help="ascending (least important first), descending, or both."),
     max_removed: int | None = typer.Option(None, "--max-removed", help="Slots to remove at most. (default: "
                                            "round(0.49 · slots): 8 of 16, as the reference)"),
-    arch: str | None = typer.Option(None, help="Only this architecture of the importance run."),
+    arch: str | None = typer.Option(None, help="Only this architecture of the importance run. (default: all)"),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier run in --out."),
     quiet: bool = QuietOption,
 ) -> None:

@@ -73,7 +73,8 @@ def search_command(
     mutation_prob: float | None = typer.Option(None, help="Evolution: per-gene mutation probability. (default: 0.1)"),
     samples: int | None = typer.Option(None, help="Random: number of architectures. (default: 1000)"),
     archs: Path | None = typer.Option(None, "--archs", help="List: file of architectures to score, one a line (any "
-                                      "text form, an NB201 index, a registered name) or a CSV / scores.csv."),
+                                      "text form, an NB201 index, a registered name) or a CSV / scores.csv. "
+                                      "(default: none)"),
     arch_column: str | None = typer.Option(None, "--arch-column", help="List: the CSV column holding the "
                                            "architectures. (default: arch)"),
     batch: int | None = typer.Option(None, "--batch", help="Random, exhaustive, list: architectures scored per "

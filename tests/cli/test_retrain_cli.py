@@ -147,7 +147,9 @@ def recipe(name: str) -> RetrainConfig:
 def test_darts_recipe_holds_the_darts_protocol() -> None:
     cfg = recipe("darts/retrain-cifar10.yaml")
     assert (cfg.space, cfg.genotype, cfg.seed, cfg.data.dataset) == ("darts", "DARTS_V2", 0, "cifar10")
-    assert (cfg.model.channels, cfg.model.layers, cfg.model.options) == (36, 20, {"auxiliary": True})
+    # DARTS's own model.py has no BN after its pools (DrNAS's has one): the recipe says so explicitly
+    assert (cfg.model.channels, cfg.model.layers, cfg.model.options) == (36, 20, {"auxiliary": True,
+                                                                                  "pool_bn": False})
     assert (cfg.data.batch_size, cfg.data.crop_pad, cfg.data.flip, cfg.data.cutout) == (96, 4, True, 16)
     assert (cfg.data.normalization, cfg.data.drop_last) == ("darts-cifar10", False)  # 50000 = 520 × 96 + 80
     assert (cfg.aux_weight, cfg.drop_path_prob) == (0.4, 0.2)
