@@ -170,6 +170,7 @@ def run_search(cfg: SearchConfig, out: str | Path, *, supernet: str | Path | Non
     if top and "bench" in top[0]:
         genotype["bench"] = top[0]["bench"] if top[0]["arch"] == space.format(best) else _bench_row(
             context, space, best)
+    genotype = strategy.final_genotype(genotype)
     atomic_write_json(run.file("genotype.json"), genotype)
     run.finish("done", evaluated=rows_written, best=space.format(best), best_score=best_score)
     return SearchRun(out=run.path, best=best, best_score=best_score, top=top, evaluated=rows_written, space=space)

@@ -8,6 +8,19 @@ the cell output concatenates states 2..5 (methods/spaces.md §2).
 """
 
 
+from nascli.spaces.darts.dense import (  # noqa: F401
+    DENSE_OPS,
+    NODE_SIZES,
+    DenseGenotype,
+    dense_from_codes,
+    ea_subcells,
+    format_dense,
+    parse_dense,
+    rl_parse,
+)
+from nascli.spaces.darts.dense_space import (  # noqa: F401
+    DenseDartsSpace,
+)
 from nascli.spaces.darts.encodings import (  # noqa: F401
     from_bpe_codes,
     from_nb301_config,
