@@ -445,6 +445,48 @@ class EvolutionConfig:
 
 
 @dataclasses.dataclass
+class ReinforceConfig:
+    """`--strategy reinforce`: REINFORCE over independent categorical variables (BPE `run_rl.py`, bpe.md §3.2).
+
+    Logits start at 0; each step samples every variable, the reward is `reward_scale` × the score, and the logits
+    move by gradient ascent on (reward − baseline) · Σ log p(sample); the baseline is a bias-corrected moving average
+    of the rewards. nascli's defaults are the textbook choices; the BPE recipes set the reference's quirks."""
+
+    iterations: int = 100
+    """Policy updates (= architectures scored, unless rewards are resampled)."""
+    lr: float = 0.1
+    momentum: float = 0.9
+    """Momentum of the reward moving average (the baseline)."""
+    baseline: typing.Literal["before-advantage", "after-advantage"] = "after-advantage"
+    """after-advantage: advantage = reward − the average of the earlier rewards (0 at the first step, which has
+    none). before-advantage (the BPE reference): the average takes this reward in before the advantage is
+    computed, so the first step moves nothing and each later advantage is pulled towards 0 by the reward itself."""
+    resample_at_or_below: float | None = None
+    """A reward at or below this value is recorded but moves nothing: the step samples again (BPE: 0.001)."""
+    reward_scale: float = 1.0
+    """Reward = scale × score (the score should be a fraction: trained-acc is; NB201's bench score is a percentage,
+    use 0.01)."""
+    first_reward_zero: bool = False
+    """Dense DARTS RL parse: treat the first scored architecture's reward as 0 when choosing the best sample
+    (the reference's `parse_json.py` sets val_acc[0] = 0)."""
+
+
+@dataclasses.dataclass
+class AgingEvolutionConfig:
+    """`--strategy aging-evolution`: regularized evolution (BPE `run_evolution.py`, Real et al.; bpe.md §3.3)."""
+
+    population: int = 50
+    """Random architectures scored first; the population keeps this size."""
+    sample_size: int = 10
+    """Tournament size, drawn with replacement from the population."""
+    evaluations: int = 100
+    """Stop when this many architectures were scored (population included)."""
+    subcells: int = 10
+    """Dense DARTS EA parse: random 2-input sub-cells of the best dense cell scored at the end; the best is the
+    result (0: report the best dense cell only)."""
+
+
+@dataclasses.dataclass
 class ConstraintConfig:
     """Filters around any strategy: architectures over a limit are never scored."""
 
@@ -482,6 +524,8 @@ class SearchConfig:
     arch_column: str | None = None
     """`list`: the CSV column holding the architectures (default `arch`, as in a scores.csv)."""
     evolution: EvolutionConfig = dataclasses.field(default_factory=EvolutionConfig)
+    reinforce: ReinforceConfig = dataclasses.field(default_factory=ReinforceConfig)
+    aging_evolution: AgingEvolutionConfig = dataclasses.field(default_factory=AgingEvolutionConfig)
     constraints: ConstraintConfig = dataclasses.field(default_factory=ConstraintConfig)
     bench: str | None = None
     bench_sha256: str | None = None
@@ -622,6 +666,12 @@ class DifferentiableConfig:
     arch: ArchOptimConfig = dataclasses.field(default_factory=ArchOptimConfig)
     order: typing.Literal["first", "second"] = "first"
     """second: DARTS's unrolled step with a finite-difference Hessian-vector product."""
+    hessian_divisor_bug: bool = False
+    """order second: divide the finite difference as pt.darts's `compute_hessian` does, (g⁺ − g⁻)/2 · ε instead of
+    (g⁺ − g⁻)/(2ε), which shrinks the second-order term by ε² (BPE's DARTS searches inherit it; bpe.md §3.5)."""
+    genotype_from: typing.Literal["last-epoch", "best-val-epoch"] = "last-epoch"
+    """Which epoch's derived genotype is the result: the last one, or the one of the epoch with the best accuracy
+    on the architecture half (pt.darts / BPE report "Best Genotype": the first epoch reaching the maximum)."""
     regularizer: typing.Literal["l2", "kl"] = "l2"
     """l2: Adam weight decay `arch.weight_decay` on θ; kl (drnas only): `kl_weight` · Σ_edges KL(Dir(β) ‖ Dir(1))
     added to the architecture loss, and no weight decay (the reference's two `reg_type`s)."""

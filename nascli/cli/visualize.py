@@ -63,7 +63,8 @@ def _draw_cell(resolved_space, resolved, paths, arch, title, draw_nb201_cell, dr
         print_paths(f"cell {text}", {p.suffix[1:]: p for p in written})
         return
     g = resolved
-    written = draw_darts_genotype(list(g.normal), list(g.normal_concat), list(g.reduce), list(g.reduce_concat),
+    written = draw_darts_genotype(list(g.cell("normal")), list(g.normal_concat), list(g.cell("reduce")),
+                                  list(g.reduce_concat),
                                   paths, title=title or (arch if not arch.startswith("Genotype(") else None))
     print_paths("normal and reduction cells", {p.suffix[1:]: p for p in written})
 

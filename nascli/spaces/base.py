@@ -107,6 +107,20 @@ class SearchSpace(ABC):
     def crossover(self, a: Architecture, b: Architecture, rng: np.random.Generator) -> Architecture:
         """Each gene taken from `a` or `b` with probability ½."""
 
+    # --- categorical variables (REINFORCE, aging evolution) ---------------------------------------
+    def categorical_sizes(self) -> tuple[int, ...]:
+        """Number of choices of each independent categorical variable, for spaces that are such a product."""
+        raise NasInputError(f"the {self.name} space is not a product of independent categorical variables: use "
+                            "space nb201, or darts with space_options.variant dense")
+
+    def to_categorical(self, arch: Architecture) -> tuple[int, ...]:
+        """The choice index of each categorical variable of `arch` (see `categorical_sizes`)."""
+        raise NasInputError(f"the {self.name} space is not a product of independent categorical variables")
+
+    def from_categorical(self, values: Sequence[int]) -> Architecture:
+        """Inverse of `to_categorical`."""
+        raise NasInputError(f"the {self.name} space is not a product of independent categorical variables")
+
     # --- enumeration (finite spaces) -----------------------------------------------------------
     def is_finite(self) -> bool:
         """Whether `enumerate()` is available."""

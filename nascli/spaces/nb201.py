@@ -742,6 +742,21 @@ class NB201Space(SearchSpace):
         take_a = rng.random(NUM_EDGES) < 0.5
         return NB201Arch(tuple(x if keep else y for x, y, keep in zip(a.ops, b.ops, take_a, strict=True)))
 
+    # categorical variables
+    def categorical_sizes(self) -> tuple[int, ...]:
+        """Six edges, five ops each."""
+        return (len(NB201_OPS),) * NUM_EDGES
+
+    def to_categorical(self, arch: NB201Arch) -> tuple[int, ...]:
+        """The op index of each edge (`NB201_OPS` order)."""
+        return self._arch(arch).op_indices()
+
+    def from_categorical(self, values: Sequence[int]) -> NB201Arch:
+        """The architecture with these edge op indices."""
+        if len(values) != NUM_EDGES:
+            raise NasInputError(f"an NB201 architecture has {NUM_EDGES} edges, got {len(values)} values")
+        return NB201Arch.from_indices(values)
+
     # enumeration
     def is_finite(self) -> bool:
         """NB201 is finite."""

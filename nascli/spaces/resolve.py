@@ -55,7 +55,10 @@ def resolve_architecture(value: str, space_name: str | None = None, **space_opti
         if space_name and recorded and recorded != space_name:
             raise NasInputError(f"{path} holds a {recorded} architecture, not {space_name}: "
                                 f"use --space {recorded}")
-        space = get_space(space_name or recorded or "nb201", **space_options)
+        options = dict(space_options)
+        if isinstance(data.get("arch"), dict) and "bpe_code" in data["arch"]:
+            options.setdefault("variant", "dense")  # BPE's dense DARTS cell
+        space = get_space(space_name or recorded or "nb201", **options)
         return space, space.from_json(data["arch"]) if "arch" in data else space.parse(data["text"])
     guessed = guess_space(value)
     name = space_name or guessed
@@ -70,4 +73,14 @@ def resolve_architecture(value: str, space_name: str | None = None, **space_opti
         from nascli.spaces.genotypes import get_genotype
 
         return space, get_genotype(text)
-    return space, space.coerce(text)
+    try:
+        return space, space.coerce(text)
+    except NasInputError:
+        if name != "darts" or "variant" in space_options:
+            raise
+        dense = get_space("darts", variant="dense", **space_options)  # BPE's dense cell: every node reads all
+        try:
+            return dense, dense.parse(text)
+        except NasInputError:
+            pass
+        raise

@@ -124,6 +124,11 @@ class Strategy(ABC):
         """The k best scored architectures, best first."""
         return sorted(self.evaluated, key=lambda item: sort_key(item[1]), reverse=True)[:k]
 
+    def final_genotype(self, genotype: dict[str, Any]) -> dict[str, Any]:
+        """genotype.json as this strategy reports it: by default the runner's (the best scored architecture);
+        BPE's dense-cell searches put their parsed 2-input genotype first and the dense cell beside it."""
+        return genotype
+
     # --- state -----------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """JSON-serialisable state, small and rewritten every step (not `evaluated`, not the `GrowingSet`s)."""

@@ -264,13 +264,15 @@ def unrolled_arch_gradients(
     eta: float,
     optimizer: torch.optim.Optimizer,
     r: float = 1e-2,
+    hessian_divisor_bug: bool = False,
 ) -> list[torch.Tensor]:
     """DARTS second-order architecture gradient (methods/drnas.md §1.2 `--unrolled`; DARTS `Architect`).
 
     w' = w − η (μ·m + ∇_w L_train(w, α) + λ w) is one virtual SGD step (m: the optimizer's momentum
     buffers, μ and λ its momentum and weight decay); the result is ∇_α L_val(w', α) − η · H v with
     v = ∇_{w'} L_val(w', α) and the Hessian-vector product H v = ∇²_{α,w} L_train · v by central finite
-    differences at w ± R v, R = r / ‖v‖. The weights are restored before returning.
+    differences at w ± R v, R = r / ‖v‖. The weights are restored before returning. `hessian_divisor_bug`
+    divides the difference as pt.darts does, (g⁺ − g⁻)/2 · R instead of /(2R) (methods/bpe.md §3.5).
     """
     weights = [p for p in weights if p.requires_grad]
     settings = {id(p): (float(g.get("momentum", 0.0)), float(g.get("weight_decay", 0.0)))
@@ -302,6 +304,8 @@ def unrolled_arch_gradients(
             return [torch.zeros_like(a) if g is None else g for a, g in zip(arch, found, strict=True)]
 
         plus, minus = arch_grad_at(1.0), arch_grad_at(-1.0)
+        if hessian_divisor_bug:
+            return [d - eta * (p - m) / 2 * radius for d, p, m in zip(d_arch, plus, minus, strict=True)]
         return [d - eta * (p - m) / (2 * radius) for d, p, m in zip(d_arch, plus, minus, strict=True)]
     finally:
         with torch.no_grad():
@@ -348,7 +352,9 @@ class ArchitectureHook(TrainHook):
         dist: DistInfo = DistInfo(),
         stage_lr: str = "continue",
         weight_clip_with_arch: bool = False,
+        hessian_divisor_bug: bool = False,
     ) -> None:
+        self.hessian_divisor_bug = hessian_divisor_bug
         self.space = space
         self.arch = arch
         self.optimizer = optimizer
@@ -421,6 +427,7 @@ class ArchitectureHook(TrainHook):
                 list(trainer.model.parameters()), params,
                 lambda: self.loss(trainer, train_images, train_labels), lambda: self.loss(trainer, images, labels),
                 float(trainer.optimizer.param_groups[0]["lr"]), trainer.optimizer,
+                hessian_divisor_bug=self.hessian_divisor_bug,
             )
         else:
             found = torch.autograd.grad(self.loss(trainer, images, labels), params, allow_unused=True)

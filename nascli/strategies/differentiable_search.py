@@ -220,6 +220,15 @@ def _evaluator(arch: ArchParameters, loader: Any, device: torch.device, precisio
     return evaluate
 
 
+def best_validation_record(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The first epoch record with the highest architecture-half accuracy (pt.darts: `if best_top1 < top1`)."""
+    best = records[0]
+    for record in records[1:]:
+        if record.get("val_accuracy", -math.inf) > best.get("val_accuracy", -math.inf):
+            best = record
+    return best
+
+
 def run_differentiable_search(cfg: SearchConfig, out: str | Path, *, resume: bool = False, overwrite: bool = False,
                               meta: dict[str, Any] | None = None) -> DifferentiableSearchRun:
     """Search `cfg.space` with DARTS or DrNAS and write genotype.json, history.jsonl, manifest.json, last.pt."""
@@ -263,6 +272,7 @@ def run_differentiable_search(cfg: SearchConfig, out: str | Path, *, resume: boo
         order=settings.order, kl_weight=settings.kl_weight if settings.regularizer == "kl" else 0.0,
         grad_clip=settings.arch.grad_clip, freeze_epochs=settings.freeze_epochs, seed=cfg.seed, report=report,
         dist=dist, stage_lr=settings.stage_lr, weight_clip_with_arch=settings.weight_clip_with_arch,
+        hessian_divisor_bug=settings.hessian_divisor_bug,
     )
     detach = not settings.weight_clip_with_arch  # θ's training-loss gradient is only wanted for the clip norm
     precision = resolve_precision(cfg.runtime.amp, device)
@@ -285,13 +295,17 @@ def run_differentiable_search(cfg: SearchConfig, out: str | Path, *, resume: boo
         result = trainer.fit(resume=resumed)
     best = derive_genotype(space, arch.probabilities())
     last = result.records[-1] if result.records else {}
+    if settings.genotype_from == "best-val-epoch" and result.records:
+        last = best_validation_record(result.records)
+        best = space.parse(last["genotype"])
     genotype: dict[str, Any] = {
         "space": space.name,
         "arch": space.to_json(best),
         "text": space.format(best),
         "scores": {"val_accuracy": last.get("val_accuracy", math.nan)},
         "source": {"strategy": cfg.strategy, "search": str(run.path.absolute()), "epochs": result.epochs_done,
-                   "order": settings.order, "supernet": None},
+                   "order": settings.order, "supernet": None, "genotype_from": settings.genotype_from,
+                   "epoch": last.get("epoch")},
     }
     top: list[dict[str, Any]] = [{"arch": genotype["text"], "val_accuracy": genotype["scores"]["val_accuracy"]}]
     if space.name == "nb201":

@@ -216,6 +216,7 @@ def run_search(cfg: SearchConfig, out: str | Path, *, supernet: str | Path | Non
     if top and "bench" in top[0]:
         genotype["bench"] = top[0]["bench"] if top[0]["arch"] == space.format(best) else _bench_row(
             context, space, best)
+    genotype = strategy.final_genotype(genotype)
     if ranks.is_main and not run.frozen:  # a finished search resumed unchanged rewrites nothing
         atomic_write_json(run.file("genotype.json"), genotype)
     run.finish("done", evaluated=rows_written, best=space.format(best), best_score=best_score)

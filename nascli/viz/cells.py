@@ -95,21 +95,43 @@ def _check_nb201_ops(ops: Sequence[str]) -> list[str]:
     return [_check_op(op, f"NB201 edge {i}") for i, op in enumerate(ops)]
 
 
+def _node_sizes(count: int, steps: int) -> tuple[int, ...] | None:
+    """Inputs per node of a cell with `count` pairs: two each (a genotype) or every earlier state (BPE's dense
+    cell, 2, 3, … steps+1); None when neither fits."""
+    if count == 2 * steps:
+        return (2,) * steps
+    if count == sum(range(2, steps + 2)):
+        return tuple(range(2, steps + 2))
+    return None
+
+
+def _targets(count: int, steps: int) -> list[int]:
+    """The state (2..) each of the `count` pairs feeds, in pair order."""
+    sizes = _node_sizes(count, steps) or (2,) * steps
+    return [2 + node for node, size in enumerate(sizes) for _ in range(size)]
+
+
+def _node_pairs(edges: Sequence[tuple[str, int]], steps: int, state: int) -> list[tuple[str, int]]:
+    """The pairs that feed `state`."""
+    return [pair for pair, target in zip(edges, _targets(len(edges), steps), strict=True) if target == state]
+
+
 def _check_darts_half(
     edges: Sequence[tuple[str, int]], concat: Sequence[int], steps: int
 ) -> tuple[list[tuple[str, int]], list[int]]:
-    """A DARTS genotype half as (op, input) pairs and concat states; `ValueError` when malformed."""
+    """A DARTS genotype half (or a dense cell) as (op, input) pairs and concat states; `ValueError` when malformed."""
     if steps < 1:
         raise ValueError(f"a DARTS cell needs at least one intermediate node, got steps={steps}")
     edges = list(edges)
-    if len(edges) != 2 * steps:
+    if _node_sizes(len(edges), steps) is None:
         raise ValueError(
             f"a DARTS cell with {steps} intermediate nodes has {2 * steps} (op, input) pairs "
-            f"(two per node), got {len(edges)}"
+            f"(two per node; a dense cell {sum(range(2, steps + 2))}), got {len(edges)}"
         )
+    targets = _targets(len(edges), steps)
     checked: list[tuple[str, int]] = []
     for position, pair in enumerate(edges):
-        node = position // 2
+        node = targets[position] - 2
         try:
             op, source = pair
             source = operator.index(source)
@@ -192,8 +214,9 @@ def _darts_dot_body(edges: list[tuple[str, int]], concat: list[int], steps: int,
     lines = [f"{indent}{node_id(name)} [label={_dot_quote(name)}, fillcolor=darkseagreen2];" for name in names[:2]]
     lines += [f"{indent}{node_id(name)} [label={_dot_quote(name)}, fillcolor=lightblue];" for name in names[2:]]
     lines.append(f"{indent}{node_id(output)} [label={_dot_quote(output)}, fillcolor=palegoldenrod];")
+    targets = _targets(len(edges), steps)
     for position, (op, source) in enumerate(edges):
-        target = names[2 + position // 2]
+        target = names[targets[position]]
         lines.append(f"{indent}{node_id(names[source])} -> {node_id(target)} [{_dot_edge_attributes(op)}];")
     lines += [f"{indent}{node_id(names[state])} -> {node_id(output)} [color=gray];" for state in concat]
     return lines
@@ -490,13 +513,14 @@ def _darts_panel(edges: list[tuple[str, int]], concat: list[int], steps: int, ca
     # A state's rank is its longest distance from the inputs, so every edge points rightwards.
     rank = {0: 0, 1: 0}
     for node in range(steps):
-        rank[node + 2] = 1 + max(rank[source] for _, source in edges[2 * node : 2 * node + 2])
+        rank[node + 2] = 1 + max(rank[source] for _, source in _node_pairs(edges, steps, node + 2))
+    targets = _targets(len(edges), steps)
     output_rank = max(rank.values()) + 1
     label_width = max(text_size(op, _OP_FONTSIZE)[0] for op, _ in edges)
     # A gap between two ranks widens with the number of labelled edges that cross it.
     column_x = [0.0]
     for gap in range(output_rank):
-        crossing = sum(1 for position, (_, source) in enumerate(edges) if rank[source] <= gap < rank[2 + position // 2])
+        crossing = sum(1 for position, (_, source) in enumerate(edges) if rank[source] <= gap < rank[targets[position]])
         column_x.append(column_x[-1] + max(1.75, label_width + 0.95) + 0.1 * max(0, crossing - 4))
     row_gap = 1.2
 
@@ -509,7 +533,7 @@ def _darts_panel(edges: list[tuple[str, int]], concat: list[int], steps: int, ca
             continue
         # Order a rank by the mean height of each node's inputs (barycentre), as graphviz does.
         barycentre = {
-            state: float(np.mean([y[source] for _, source in edges[2 * (state - 2) : 2 * (state - 2) + 2]]))
+            state: float(np.mean([y[source] for _, source in _node_pairs(edges, steps, state)]))
             for state in members
         }
         members.sort(key=lambda state: (-barycentre[state], state))
@@ -530,7 +554,7 @@ def _darts_panel(edges: list[tuple[str, int]], concat: list[int], steps: int, ca
         "out", "$c_{k}$", column_x[output_rank], output_y, max(0.2, output_width / 2 + 0.1), 0.2, OUTPUT_FILL, "box"
     )
     drawn_edges = [
-        Edge(str(source), str(2 + position // 2), op, _label_size(op)) for position, (op, source) in enumerate(edges)
+        Edge(str(source), str(targets[position]), op, _label_size(op)) for position, (op, source) in enumerate(edges)
     ]
     drawn_edges += [Edge(str(state), "out", None) for state in concat]
     return _Panel(nodes, EdgeRouter(nodes, drawn_edges).route(), [], caption)

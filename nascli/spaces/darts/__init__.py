@@ -9,6 +9,19 @@ may set some of those ops to `none`.
 """
 
 
+from nascli.spaces.darts.dense import (  # noqa: F401
+    DENSE_OPS,
+    NODE_SIZES,
+    DenseGenotype,
+    dense_from_codes,
+    ea_subcells,
+    format_dense,
+    parse_dense,
+    rl_parse,
+)
+from nascli.spaces.darts.dense_space import (  # noqa: F401
+    DenseDartsSpace,
+)
 from nascli.spaces.darts.encodings import (  # noqa: F401
     from_bpe_codes,
     from_nb301_config,

@@ -51,7 +51,11 @@ def preprocess(
 
 
 class DartsCell(nn.Module):
-    """A stand-alone cell: two preprocessed inputs, 8 ops (pair order of the genotype), concat of states 2..5."""
+    """A stand-alone cell: two preprocessed inputs, 8 ops (pair order of the genotype), concat of states 2..5.
+
+    `node_sizes` groups the pairs by node: two each for a genotype; (2, 3, 4, 5) for BPE's dense cell, whose
+    every node sums all of its inputs.
+    """
 
     def __init__(
         self,
@@ -65,8 +69,12 @@ class DartsCell(nn.Module):
         affine: bool = True,
         pool_bn: bool = False,
         pool_bn_affine: bool | None = None,
+        node_sizes: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
+        self.node_sizes = tuple(node_sizes) if node_sizes is not None else (2,) * (len(pairs) // 2)
+        if sum(self.node_sizes) != len(pairs):
+            raise ValueError(f"node sizes {self.node_sizes} do not account for the cell's {len(pairs)} pairs")
         self.reduction = reduction
         self.preprocess0, self.preprocess1 = preprocess(c_prev_prev, c_prev, channels, reduction_prev, affine)
         self.indices = tuple(index for _, index in pairs)
@@ -80,15 +88,17 @@ class DartsCell(nn.Module):
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, drop_prob: float = 0.0) -> torch.Tensor:
         """Cell output; drop-path on non-identity op outputs while training."""
         states = [self.preprocess0(s0), self.preprocess1(s1)]
-        for node in range(len(self.ops) // 2):
+        start = 0
+        for size in self.node_sizes:
             total = None
-            for k in (2 * node, 2 * node + 1):
+            for k in range(start, start + size):
                 op = self.ops[k]
                 h = op(states[self.indices[k]])
                 if self.training and drop_prob > 0.0 and not isinstance(op, Identity):
                     h = drop_path(h, drop_prob)
                 total = h if total is None else total + h
             states.append(total)
+            start += size
         return torch.cat([states[i] for i in self.concat], dim=1)
 
 
@@ -186,7 +196,7 @@ class _DartsNetwork(nn.Module):
             kind = "reduce" if reduction else "normal"
             cell = DartsCell(
                 genotype.cell(kind), getattr(genotype, f"{kind}_concat"), c_prev_prev, c_prev, c_curr,
-                reduction, reduction_prev, affine, pool_bn, pool_bn_affine,
+                reduction, reduction_prev, affine, pool_bn, pool_bn_affine, getattr(genotype, "node_sizes", None),
             )
             self.cells.append(cell)
             reduction_prev = reduction

@@ -148,10 +148,39 @@ def sample_primskip_reference(rng: np.random.Generator) -> DartsGenotype:
     return _genotype(rng, ops=PRIMSKIP_OPS, first_node=SKIP_FIRST_NODE, reference_wiring=True)
 
 
-GENOTYPE_SAMPLERS: dict[str, Any] = {"uniform": sample_uniform}
-"""Sampling rules of final genotypes (`space_options.sampler`): name → function(rng) → DartsGenotype."""
-GENOTYPE_SAMPLERS["prim"] = sample_prim
-GENOTYPE_SAMPLERS["skip"] = sample_skip
-GENOTYPE_SAMPLERS["primskip"] = sample_primskip
-GENOTYPE_SAMPLERS["skip-reference"] = sample_skip_reference
-GENOTYPE_SAMPLERS["primskip-reference"] = sample_primskip_reference
+def sample_bpe_rs(rng: np.random.Generator) -> DartsGenotype:
+    """BPE's random-search generator (`random_darts_generator.py`, bpe.md §3.4): an N(0,1) weight per (edge, op) of
+    both cells over the 8 pt.darts ops, parsed by the DARTS rule — `none` ignored, each edge its strongest op, each
+    node its 2 strongest edges, strongest first as `torch.topk` lists them."""
+    from nascli.spaces.darts.genotype import DARTS_OPS_PT
+
+    return bpe_rs_from_weights(rng.standard_normal((2 * NUM_EDGES, len(DARTS_OPS_PT))))
+
+
+def bpe_rs_from_weights(weights: np.ndarray) -> DartsGenotype:
+    """The DARTS parse of a 28 × 8 weight table (rows: normal then reduce edges; columns: pt.darts ops, none last)."""
+    from nascli.spaces.darts.genotype import DARTS_OPS_PT
+
+    weights = np.asarray(weights, dtype=np.float64)
+    cells = []
+    for c in range(len(CELL_KINDS)):
+        pairs: list[tuple[str, int]] = []
+        for node in range(NUM_STATES):
+            start = c * NUM_EDGES + EDGE_OFFSETS[node]
+            rows = weights[start : start + node + 2, :-1]  # the last pt.darts op is none
+            strength = rows.max(axis=1)
+            for source in np.argsort(-strength, kind="stable")[:2]:
+                pairs.append((DARTS_OPS_PT[int(rows[source].argmax())], int(source)))
+        cells.append(tuple(pairs))
+    return DartsGenotype(cells[0], CONCAT, cells[1], CONCAT)
+
+
+GENOTYPE_SAMPLERS: dict[str, Any] = {
+    "uniform": sample_uniform,
+    "bpe-rs": sample_bpe_rs,
+    "prim": sample_prim,
+    "skip": sample_skip,
+    "primskip": sample_primskip,
+    "skip-reference": sample_skip_reference,
+    "primskip-reference": sample_primskip_reference,
+}

@@ -36,13 +36,22 @@ _IMAGENET_LIKE = {"imagenet": 1000, "imagefolder": 1000}
 
 @SPACES.register("darts")
 class DartsSpace(SearchSpace):
-    """The DARTS cell space; `variant="rlnas"` has 8 ops incl. none, `variant="drnas"` the 7 without."""
+    """The DARTS cell space; `variant="rlnas"` has 8 ops incl. none, `variant="drnas"` the 7 without;
+    `variant="dense"` is BPE's 28-variable dense cell (`DenseDartsSpace`)."""
 
     name = "darts"
 
+    def __new__(cls, variant: str = "rlnas", sampler: str = "uniform") -> DartsSpace:
+        if cls is DartsSpace and variant == "dense":
+            from nascli.spaces.darts.dense_space import DenseDartsSpace
+
+            return super().__new__(DenseDartsSpace)
+        return super().__new__(cls)
+
     def __init__(self, variant: str = "rlnas", sampler: str = "uniform") -> None:
         if variant not in _VARIANT_OPS:
-            raise NasInputError(f"unknown DARTS space variant {variant!r}: choose one of {', '.join(_VARIANT_OPS)}")
+            raise NasInputError(f"unknown DARTS space variant {variant!r}: choose one of "
+                                f"{', '.join([*_VARIANT_OPS, 'dense'])}")
         if sampler not in GENOTYPE_SAMPLERS:
             raise NasInputError(f"unknown DARTS sampler {sampler!r}: choose one of {', '.join(GENOTYPE_SAMPLERS)}")
         self.variant = variant
