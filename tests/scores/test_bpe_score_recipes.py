@@ -25,7 +25,7 @@ def test_bpe_score_recipe_holds_the_reference_values(name: str, epochs: int, lay
     assert (data.crop_pad, data.flip, data.cutout, data.resize_after_augment, data.image_size) == (4, True, 0, 16, None)
     assert (data.normalize, data.normalization, data.drop_last, data.labels) == (True, "darts-cifar10", False, "true")
     assert (settings.model.channels, settings.model.layers, settings.model.options) == (
-        channels, layers, {"aux_pool": "adaptive"})
+        channels, layers, {"pool_bn": True, "aux_pool": "adaptive"})  # pt.darts PoolBN after every pool
     optim = settings.optim
     assert (optim.epochs, optim.lr, optim.lr_min, optim.schedule, optim.schedule_unit) == (
         epochs, 0.03, 0.0, "cosine", "epoch")
