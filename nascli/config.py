@@ -379,6 +379,10 @@ class EvolutionConfig:
     """DARTS: which cells mutation touches (None: both). The RLNAS reference mutates only 'normal'."""
     max_tries_factor: int = 10
     """Mutation/crossover give up after factor × wanted tries (the reference bounds crossover likewise)."""
+    mutation_fill: bool = False
+    """Breed the crossover children first, then `population` − (crossover children obtained) mutants, instead of
+    `mutation` mutants then `crossover` children (the RLNAS MobileNet search: `get_mutation(population_num −
+    len(crossover))`)."""
 
 
 @dataclasses.dataclass

@@ -68,3 +68,21 @@ def get_named_mobilenet_arch(name: str) -> NamedMobileNetArch:
 def get_mobilenet_arch(name: str) -> MobileNetArch:
     """The registered architecture `name`."""
     return get_named_mobilenet_arch(name).arch
+
+
+def registered_mobilenet_sizes() -> list[dict[str, object]]:
+    """Every registered architecture with nascli's ImageNet params and FLOPs (both conventions) beside the paper's."""
+    from nascli.spaces.base import get_space
+
+    space = get_space("mobilenet")
+    rows = []
+    for entry in MOBILENET_ARCHS.values():
+        rows.append({
+            "name": entry.name, "text": entry.text, "source": entry.source,
+            "params": space.cost(entry.arch, "params", "imagenet"),  # type: ignore[attr-defined]
+            "flops_thop": space.cost(entry.arch, "flops", "imagenet", "rlnas-thop"),  # type: ignore[attr-defined]
+            "flops_macs": space.cost(entry.arch, "flops", "imagenet", "macs"),  # type: ignore[attr-defined]
+            "paper_params": entry.paper_params.get("imagenet"), "paper_flops": entry.paper_flops.get("imagenet"),
+            "paper_top1": entry.paper_top1,
+        })
+    return rows

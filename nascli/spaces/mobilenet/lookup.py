@@ -148,3 +148,14 @@ def cached_mobilenet_lookup(cfg: NetworkConfig, convention: str = "rlnas-thop") 
     if key not in _CACHE:
         _CACHE[key] = build_mobilenet_lookup(cfg, convention)
     return _CACHE[key]
+
+
+def mobilenet_size(space: Any, arch: MobileNetArch, dataset: str = "imagenet", channels: int | None = None,
+                   input_size: int | None = None, convention: str = "rlnas-thop") -> dict[str, Any]:
+    """FLOPs (M, in `convention`) and params (M) of `arch`'s stand-alone network, from the (cached) lookup."""
+    cfg = space.network_size(dataset, channels, input_size)
+    lookup = cached_mobilenet_lookup(cfg, convention)
+    return {"flops": cost_from_mobilenet_lookup(lookup, arch, "flops") / 1e6,
+            "params": cost_from_mobilenet_lookup(lookup, arch, "params") / 1e6,
+            "channels": lookup["channels"], "layers": NUM_BLOCKS, "input_size": lookup["input_size"],
+            "flops_convention": convention}
