@@ -43,7 +43,8 @@ def search_command(
                                          "supernet-acc)."),
     recipe: Path | None = RecipeOption,
     overrides: list[str] = SetOption,
-    space: str | None = typer.Option(None, help="Search space: nb201 or darts. (default: recipe or nb201)"),
+    space: str | None = typer.Option(None, help="Search space: nb201, darts or mobilenet. (default: recipe or "
+                                     "nb201)"),
     strategy: str | None = typer.Option(None, help="evolution, random, exhaustive, or the differentiable darts "
                                         "and drnas (settings under differentiable.* in the recipe). "
                                         "(default: evolution)"),
@@ -64,8 +65,9 @@ def search_command(
                                          "FLOPs, e.g. 600M."),
     max_params: str | None = typer.Option(None, "--max-params", help="Never score architectures above this many "
                                           "parameters, e.g. 5M."),
-    lookup: str | None = typer.Option(None, "--lookup", help="DARTS: count FLOPs/params for --max-flops/--max-params "
-                                      "from this `nas flops-table --lookup` file. (default: built in memory)"),
+    lookup: str | None = typer.Option(None, "--lookup", help="DARTS, MobileNet: count FLOPs/params for --max-flops/"
+                                      "--max-params from this `nas flops-table --lookup` file, counted in "
+                                      "constraints.flops_convention. (default: built in memory)"),
     bench: str | None = typer.Option(None, help="NB201 table to use instead of the shipped one."),
     data_root: Path | None = typer.Option(None, "--data-root", help="darts/drnas: folder of the training data "
                                           "(differentiable.data.root). (default: recipe)"),
