@@ -61,3 +61,17 @@ def test_mutation_fill_breeds_crossover_first_and_fills_with_mutants() -> None:
     record = strategy.tell(archs, list(np.arange(len(archs), dtype=float)))
     assert record["next_crossover"] == 5 and record["next_mutation"] == 12 - 5
     assert len(strategy.ask()) == 12
+
+
+def test_supernet_decay_groups_are_the_references() -> None:
+    """get_optimizer_schedule: ndim 4 or 'classifier.0.weight' / 'classifier.0.bias' decay; BN parameters do not."""
+    from nascli.spaces.base import NetworkConfig
+    from nascli.train.engine import build_optimizer
+
+    cfg, _ = resolve_config(TrainSupernetConfig, RECIPE, section="train_supernet")
+    model = get_space("mobilenet").supernet(NetworkConfig(num_classes=10, channels=8, input_size=32))
+    optimizer = build_optimizer(model, cfg.optim)
+    decayed = {id(p) for group in optimizer.param_groups if group["weight_decay"] > 0 for p in group["params"]}
+    expected = {id(p) for name, p in model.named_parameters()
+                if p.ndim == 4 or name in ("classifier.0.weight", "classifier.0.bias")}
+    assert decayed == expected and optimizer.param_groups[0]["weight_decay"] == 4e-5
