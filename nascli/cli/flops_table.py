@@ -104,10 +104,10 @@ def flops_table_command(
     if mobilenet:
         if layers is not None:
             raise NasInputError("the MobileNet space has 21 blocks: drop --layers")
-        from nascli.spaces.mobilenet.lookup import build_mobilenet_lookup, cost_from_mobilenet_lookup
+        from nascli.spaces.mobilenet.lookup import cached_mobilenet_lookup, cost_from_mobilenet_lookup
 
-        table = build_mobilenet_lookup(resolved_space.network_size(dataset, channels, input_size),  # type: ignore[attr-defined]
-                                       convention, dataset)
+        table = cached_mobilenet_lookup(resolved_space.network_size(dataset, channels, input_size),  # type: ignore[attr-defined]
+                                        convention, dataset)
         size = None
         if arch is not None:
             size = {"flops": cost_from_mobilenet_lookup(table, arch, "flops") / 1e6,

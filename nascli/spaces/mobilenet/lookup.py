@@ -15,6 +15,7 @@ the reference's `count_parameters_in_MB`).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -81,14 +82,18 @@ def build_mobilenet_lookup(cfg: NetworkConfig, convention: str = "rlnas-thop", d
                  "params": int(count_params(post))},
     }
     blocks = []
+    counted: dict[tuple[Any, ...], dict[str, int]] = {}  # blocks of a stage after its first repeat one shape
     for index, (inp, oup, stride) in enumerate(net.layout):
         shape = shapes[f"blocks.{index}"]
         entries: dict[str, dict[str, int]] = {}
         for choice, key in enumerate(BLOCK_KEYS):
-            with torch.device("meta"):
-                module = _shapes_only(choice_block(choice, inp, oup, stride))
-            entries[key] = {"flops": int(count_flops(module, shape, convention=convention, meta=False)),
-                            "params": int(count_params(module))}
+            signature = (choice, inp, oup, stride, shape)
+            if signature not in counted:
+                with torch.device("meta"):
+                    module = _shapes_only(choice_block(choice, inp, oup, stride))
+                counted[signature] = {"flops": int(count_flops(module, shape, convention=convention, meta=False)),
+                                      "params": int(count_params(module))}
+            entries[key] = dict(counted[signature])
         blocks.append({"block": index, "inp": inp, "oup": oup, "size": list(shape[2:]), "stride": stride,
                        "entries": entries})
     return {
@@ -142,11 +147,18 @@ def cost_from_mobilenet_lookup(lookup: Mapping[str, Any], arch: MobileNetArch, w
 _CACHE: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 
-def cached_mobilenet_lookup(cfg: NetworkConfig, convention: str = "rlnas-thop") -> dict[str, Any]:
-    """`build_mobilenet_lookup`, memoised per network size and convention."""
-    key = (cfg.num_classes, cfg.channels, cfg.input_size, convention)
+def cached_mobilenet_lookup(cfg: NetworkConfig, convention: str = "rlnas-thop", dataset: str = "imagenet"
+                            ) -> dict[str, Any]:
+    """`build_mobilenet_lookup`, memoised per network size, convention and dataset name (a copy is returned)."""
+    return copy.deepcopy(shared_mobilenet_lookup(cfg, convention, dataset))
+
+
+def shared_mobilenet_lookup(cfg: NetworkConfig, convention: str = "rlnas-thop", dataset: str = "imagenet"
+                            ) -> dict[str, Any]:
+    """The memoised lookup itself, for read-only use (cost sums)."""
+    key = (cfg.num_classes, cfg.channels or 40, cfg.input_size, convention, dataset)
     if key not in _CACHE:
-        _CACHE[key] = build_mobilenet_lookup(cfg, convention)
+        _CACHE[key] = build_mobilenet_lookup(cfg, convention, dataset)
     return _CACHE[key]
 
 
@@ -154,7 +166,7 @@ def mobilenet_size(space: Any, arch: MobileNetArch, dataset: str = "imagenet", c
                    input_size: int | None = None, convention: str = "rlnas-thop") -> dict[str, Any]:
     """FLOPs (M, in `convention`) and params (M) of `arch`'s stand-alone network, from the (cached) lookup."""
     cfg = space.network_size(dataset, channels, input_size)
-    lookup = cached_mobilenet_lookup(cfg, convention)
+    lookup = shared_mobilenet_lookup(cfg, convention)
     return {"flops": cost_from_mobilenet_lookup(lookup, arch, "flops") / 1e6,
             "params": cost_from_mobilenet_lookup(lookup, arch, "params") / 1e6,
             "channels": lookup["channels"], "layers": NUM_BLOCKS, "input_size": lookup["input_size"],

@@ -174,7 +174,7 @@ class MobileNetSpace(SearchSpace):
         """FLOPs or params (millions) of the paper-size network for `dataset` (default ImageNet, 224 px), summed
         from the per-block lookup; FLOPs in `convention` (default the reference's thop, which its 475M cap and
         printed 473M use)."""
-        from nascli.spaces.mobilenet.lookup import cached_mobilenet_lookup, cost_from_mobilenet_lookup
+        from nascli.spaces.mobilenet.lookup import cost_from_mobilenet_lookup, shared_mobilenet_lookup
 
         if what not in ("flops", "params"):
             raise NasInputError(f"unknown cost {what!r}: choose flops or params")
@@ -182,7 +182,7 @@ class MobileNetSpace(SearchSpace):
         key = (value, what, dataset or "imagenet", convention)
         if key not in self._cost_cache:
             cfg = self.default_config(dataset or "imagenet")
-            lookup = cached_mobilenet_lookup(cfg, convention)
+            lookup = shared_mobilenet_lookup(cfg, convention)
             self._cost_cache[key] = cost_from_mobilenet_lookup(lookup, value, what) / 1e6
         return self._cost_cache[key]
 
