@@ -109,6 +109,7 @@ def test_synthetic_chain_supernet_search_under_the_lookup_cap_retrain(tmp_path: 
     assert code == 0, output
     retrained = json.loads((tmp_path / "retrain" / "manifest.json").read_text())
     assert retrained["arch"] == genotype["text"] and retrained["config"]["optim"]["nesterov"] is False
+    assert retrained["flops_convention"] == "rlnas-thop"
     assert "classifier.1.weight" in _weights(tmp_path / "retrain" / "best.pt")  # Dropout(0.2), then the Linear
 
 

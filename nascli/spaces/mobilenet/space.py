@@ -42,6 +42,8 @@ class MobileNetSpace(SearchSpace):
 
     name = "mobilenet"
     ops = OPS
+    flops_convention = "rlnas-thop"
+    """How this space's paper counted FLOPs (RLNAS's thop); `cost` and `nas retrain` report in it by default."""
 
     def __init__(self) -> None:
         self._cost_cache: dict[tuple[Any, ...], float] = {}
@@ -170,7 +172,7 @@ class MobileNetSpace(SearchSpace):
                             f"{known}")
 
     # --- costs ---------------------------------------------------------------------------------
-    def cost(self, arch: Any, what: str, dataset: str | None = None, convention: str = "rlnas-thop") -> float:
+    def cost(self, arch: Any, what: str, dataset: str | None = None, convention: str | None = None) -> float:
         """FLOPs or params (millions) of the paper-size network for `dataset` (default ImageNet, 224 px), summed
         from the per-block lookup; FLOPs in `convention` (default the reference's thop, which its 475M cap and
         printed 473M use)."""
@@ -179,6 +181,7 @@ class MobileNetSpace(SearchSpace):
         if what not in ("flops", "params"):
             raise NasInputError(f"unknown cost {what!r}: choose flops or params")
         value = self.coerce(arch)
+        convention = convention or self.flops_convention
         key = (value, what, dataset or "imagenet", convention)
         if key not in self._cost_cache:
             cfg = self.default_config(dataset or "imagenet")
