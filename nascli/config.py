@@ -379,8 +379,9 @@ class OptimConfig:
     warmup_mode: typing.Literal["scale", "replace"] = "scale"
     """During the warm-up epochs e < W: `scale` multiplies the schedule's value by (e+1)/W (RLNAS ImageNet
     retraining); `replace` uses η₀(e+1)/W instead of it (DrNAS ImageNet search, which overwrites the LR)."""
-    weight_decay_on: typing.Literal["all", "conv", "conv+linear"] = "all"
-    """Which weights decay: all; conv weights only (RLNAS ImageNet supernet); conv and linear weights."""
+    weight_decay_on: typing.Literal["all", "conv", "conv+linear", "conv+linear+bias"] = "all"
+    """Which weights decay: all; conv weights only (RLNAS ImageNet supernet); conv and linear weights;
+    conv weights and the Linear layers' weights and biases (RLNAS MobileNet supernet: `classifier.0.*`)."""
     grad_clip: float = 0.0
     grad_clip_mode: typing.Literal["norm", "value"] = "norm"
     label_smoothing: float = 0.0
@@ -438,6 +439,10 @@ class EvolutionConfig:
     """DARTS: which cells mutation touches (None: both). The RLNAS reference mutates only 'normal'."""
     max_tries_factor: int = 10
     """Mutation/crossover give up after factor × wanted tries (the reference bounds crossover likewise)."""
+    mutation_fill: bool = False
+    """Breed the crossover children first, then `population` − (crossover children obtained) mutants, instead of
+    `mutation` mutants then `crossover` children (the RLNAS MobileNet search: `get_mutation(population_num −
+    len(crossover))`)."""
 
     def __post_init__(self) -> None:
         check_ranges(self, {"population": ">=1", "parents": ">=1", "mutation": ">=0", "crossover": ">=0",
@@ -497,6 +502,9 @@ class ConstraintConfig:
     lookup: str | None = None
     """DARTS: a FLOPs/params lookup written by `nas flops-table --lookup` to count with (None: built in memory for
     the paper-size network of the dataset)."""
+    flops_convention: typing.Literal["macs", "rlnas-thop"] = "macs"
+    """How max_flops counts (DARTS, MobileNet): `macs` = conv + linear multiply-adds; `rlnas-thop` = RLNAS's thop,
+    a Linear as (2·in − 1)·out, with which its 475M / 600M caps were counted. A lookup file must record the same."""
 
     def __post_init__(self) -> None:
         check_ranges(self, {"max_flops": ">0", "max_params": ">0"})

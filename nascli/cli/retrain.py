@@ -53,6 +53,27 @@ def print_genotype_table() -> None:
     for cells in rows:
         table.add_row(*cells)
     out.print(table)
+    print_mobilenet_table()
+
+
+def print_mobilenet_table() -> None:
+    """The registered MobileNet-space architectures with nascli's sizes beside the papers' figures."""
+    from nascli.spaces.mobilenet.genotypes import registered_mobilenet_sizes
+
+    table = Table(title="registered MobileNet-space architectures (ImageNet, 224 px): nascli's counts in millions, "
+                        "the paper's beside them", title_justify="left")
+    for column in ("name", "blocks (21 choices, -1 identity)", "params", "FLOPs rlnas-thop", "FLOPs macs",
+                   "paper top-1 %", "source"):
+        table.add_column(column, justify="left" if column in ("name", "source") else "right", overflow="fold")
+    for row in registered_mobilenet_sizes():
+        table.add_row(
+            str(row["name"]), str(row["text"]),
+            f"{row['params']:.3f} (paper {_million(row['paper_params'], 1)})",  # type: ignore[arg-type]
+            f"{row['flops_thop']:.2f} (paper {_million(row['paper_flops'], 0)})",  # type: ignore[arg-type]
+            f"{row['flops_macs']:.2f}", _million(row["paper_top1"], 1),  # type: ignore[arg-type]
+            str(row["source"]),
+        )
+    out.print(table)
 
 
 @handle_errors
@@ -65,8 +86,8 @@ def retrain_command(
                                         "(default: none)"),
     recipe: Path | None = RecipeOption,
     overrides: list[str] = SetOption,
-    space: str | None = typer.Option(None, help="Search space: nb201 or darts (default: recipe, else the one the "
-                                     "genotype names)."),
+    space: str | None = typer.Option(None, help="Search space: nb201, darts or mobilenet (default: recipe, else the "
+                                     "one the genotype names)."),
     dataset: str | None = typer.Option(None, help="cifar10, cifar100, imagenet16-120, imagefolder or synthetic "
                                        "(default: recipe, else synthetic)."),
     data_root: str | None = typer.Option(None, "--data-root", help="Folder holding the dataset in its official "
@@ -96,8 +117,8 @@ def retrain_command(
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run in --out."),
     quiet: bool = QuietOption,
-    list_genotypes: bool = typer.Option(False, "--list-genotypes", help="List the registered DARTS genotypes "
-                                        "with their params and FLOPs, then exit."),
+    list_genotypes: bool = typer.Option(False, "--list-genotypes", help="List the registered DARTS genotypes and "
+                                        "MobileNet-space architectures with their params and FLOPs, then exit."),
 ) -> None:
     """Train one architecture from scratch with a paper's protocol, testing it each epoch."""
     if list_genotypes:

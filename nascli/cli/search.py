@@ -53,7 +53,8 @@ def search_command(
                                          "supernet-acc). (default: none)"),
     recipe: Path | None = RecipeOption,
     overrides: list[str] = SetOption,
-    space: str | None = typer.Option(None, help="Search space: nb201 or darts. (default: recipe or nb201)"),
+    space: str | None = typer.Option(None, help="Search space: nb201, darts or mobilenet. (default: recipe or "
+                                     "nb201)"),
     strategy: str | None = typer.Option(None, help="evolution, random, exhaustive, list (--archs), or the "
                                         "differentiable darts "
                                         "and drnas (settings under differentiable.* in the recipe). "
@@ -83,8 +84,9 @@ def search_command(
                                          "FLOPs, e.g. 600M. (default: no limit)"),
     max_params: str | None = typer.Option(None, "--max-params", help="Never score architectures above this many "
                                           "parameters, e.g. 5M. (default: no limit)"),
-    lookup: str | None = typer.Option(None, "--lookup", help="DARTS: count FLOPs/params for --max-flops/--max-params "
-                                      "from this `nas flops-table --lookup` file. (default: built in memory)"),
+    lookup: str | None = typer.Option(None, "--lookup", help="DARTS, MobileNet: count FLOPs/params for --max-flops/"
+                                      "--max-params from this `nas flops-table --lookup` file, counted in "
+                                      "constraints.flops_convention. (default: built in memory)"),
     bench: str | None = BenchOption,
     bench_sha256: str | None = BenchSha256Option,
     data_root: Path | None = typer.Option(None, "--data-root", help="darts/drnas and trained-acc: folder of the "

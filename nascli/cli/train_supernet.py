@@ -22,7 +22,8 @@ def train_supernet_command(
                                  "manifest.json)."),
     recipe: Path | None = RecipeOption,
     overrides: list[str] = SetOption,
-    space: str | None = typer.Option(None, help="Search space: nb201 or darts. (default: recipe or nb201)"),
+    space: str | None = typer.Option(None, help="Search space: nb201, darts or mobilenet. (default: recipe or "
+                                     "nb201)"),
     dataset: str | None = typer.Option(None, help="cifar10, cifar100, imagenet16-120, imagefolder or synthetic. "
                                        "(default: recipe or synthetic)"),
     data_root: str | None = typer.Option(None, "--data-root", help="Folder holding the dataset in its official "
@@ -42,7 +43,8 @@ def train_supernet_command(
     lr: float | None = typer.Option(None, help="Initial learning rate. (default: 0.025)"),
     lr_min: float | None = typer.Option(None, help="Final learning rate of the schedule. (default: 0.001)"),
     weight_decay: float | None = typer.Option(None, help="SGD weight decay. (default: 5e-4)"),
-    channels: int | None = typer.Option(None, help="Network width (first stage). (default: space default)"),
+    channels: int | None = typer.Option(None, help="Network width (first stage; MobileNet: the stem, 40, scaling "
+                                        "every width). (default: space default)"),
     layers: int | None = typer.Option(None, help="Cells per stage (NB201) or cells (DARTS). (default: space default)"),
     seed: int | None = typer.Option(None, help="Seed of weights, data order and path sampling. (default: 0)"),
     device: str | None = typer.Option(None, help="auto, cpu or cuda. (default: auto)"),

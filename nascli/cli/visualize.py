@@ -31,13 +31,16 @@ def _outputs(stem: Path, formats: str) -> list[Path]:
 @viz_app.command("cell")
 @handle_errors
 def cell_command(
-    arch: str = typer.Argument(..., help="genotype.json, text form, NB201 index or DARTS genotype name."),
+    arch: str = typer.Argument(..., help="genotype.json, text form, NB201 index, DARTS genotype name, or a "
+                               "MobileNet architecture (21 ints or a name such as RLNAS_mobilenet)."),
     out_stem: Path = typer.Option(Path("cell"), "--out", "-o", help="Output path without suffix."),
-    space: str | None = typer.Option(None, help="nb201 or darts. (default: guessed from the architecture)"),
+    space: str | None = typer.Option(None, help="nb201, darts or mobilenet. (default: guessed from the "
+                                     "architecture)"),
     formats: str = typer.Option("png,svg,dot", help="Comma-separated: png, svg, pdf, dot."),
     title: str | None = typer.Option(None, help="Figure title. (default: the architecture)"),
 ) -> None:
-    """Draw the cell(s) of an architecture as in the NAS-Bench-201 / DARTS papers."""
+    """Draw the cell(s) of an architecture as in the NAS-Bench-201 / DARTS papers, or a MobileNet-space
+    architecture as a strip of blocks per stage."""
     from nascli.spaces.resolve import resolve_architecture
     from nascli.viz import draw_darts_genotype, draw_nb201_cell
 
@@ -57,6 +60,14 @@ def _as_input_error() -> Iterator[None]:
 
 
 def _draw_cell(resolved_space, resolved, paths, arch, title, draw_nb201_cell, draw_darts_genotype) -> None:  # type: ignore[no-untyped-def]
+    if resolved_space.name == "mobilenet":
+        from nascli.spaces.mobilenet import BLOCK_SHAPES, STAGES
+        from nascli.viz import draw_mobilenet_strip
+
+        text = resolved_space.format(resolved)
+        written = draw_mobilenet_strip(resolved.choices, STAGES, BLOCK_SHAPES, paths, title=title or text)
+        print_paths(f"blocks {text}", {p.suffix[1:]: p for p in written})
+        return
     if resolved_space.name == "nb201":
         text = resolved_space.format(resolved)
         written = draw_nb201_cell(resolved.ops, paths, title=title or f"NB201 #{resolved_space.index(resolved)}")

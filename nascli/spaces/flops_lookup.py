@@ -11,8 +11,11 @@ the fixed part. What varies is the 8 ops per cell; an op's cost depends only on 
 
 with `entries[op][input]` for input states 0..4 listed per layer (`positions[ℓ]`). Every number is
 counted by `nascli.spaces.flops` on the very modules `network()` builds (FLOPs: conv and linear
-multiply-adds; params: all parameters), so a lookup total equals `count_flops` / `count_params` of
-the built network exactly. The auxiliary head is excluded, as there.
+multiply-adds in the convention the lookup records, `flops_convention`; params: all parameters), so a
+lookup total equals `count_flops` / `count_params` of the built network exactly. The auxiliary head is
+excluded, as there. A lookup without `flops_convention` was written before conventions existed: `macs`.
+The MobileNet space's per-block lookup (`nascli.spaces.mobilenet.lookup`) shares the file format's header,
+`check_lookup`, `write_lookup` and `read_lookup`.
 """
 
 from __future__ import annotations
@@ -28,10 +31,13 @@ from torch import nn
 from nascli.errors import NasInputError
 from nascli.spaces.base import NetworkConfig, SearchSpace
 from nascli.spaces.darts import CONCAT, FINAL_OPS, DartsGenotype, build_op
-from nascli.spaces.flops import count_flops, count_params
+from nascli.spaces.flops import check_convention, count_flops, count_params
 
 LOOKUP_KIND = "flops-table"
 LOOKUP_FORMAT = 1
+LOOKUP_SPACES = ("darts", "mobilenet")
+DEFAULT_CONVENTION = "macs"
+"""The convention of a lookup that records none (written before conventions existed)."""
 INPUT_STATES = 5
 """Input states an op can read: 0, 1 (the cell inputs) and 2..4 (node 5 reads states 0..4)."""
 
@@ -98,8 +104,11 @@ def _as_image_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def build_lookup(space: SearchSpace, dataset: str = "cifar10", channels: int | None = None, layers: int | None = None,
-                 *, input_size: int | None = None, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON-serialisable lookup of the stand-alone network for `dataset` (paper size unless overridden)."""
+                 *, input_size: int | None = None, options: Mapping[str, Any] | None = None,
+                 convention: str = DEFAULT_CONVENTION) -> dict[str, Any]:
+    """The JSON-serialisable lookup of the stand-alone network for `dataset` (paper size unless overridden), its
+    FLOPs counted in `convention` (`nascli.spaces.flops.FLOPS_CONVENTIONS`)."""
+    check_convention(convention)
     cfg = lookup_network_config(space, dataset, channels, layers, input_size, options)
     with torch.device("meta"):
         net = space.network(_SKELETON, cfg)
@@ -113,7 +122,7 @@ def build_lookup(space: SearchSpace, dataset: str = "cifar10", channels: int | N
     for c, cell in enumerate(net.cells):
         fixed_modules += [(f"cells.{c}.preprocess0", cell.preprocess0), (f"cells.{c}.preprocess1", cell.preprocess1)]
     for name, module in fixed_modules:
-        flops = count_flops(module, _as_image_shape(shapes[name])) if name in shapes else 0
+        flops = count_flops(module, _as_image_shape(shapes[name]), convention=convention) if name in shapes else 0
         parts.append({"name": name, "flops": int(flops), "params": int(count_params(module))})
 
     cache: dict[tuple[Any, ...], tuple[int, int]] = {}
@@ -123,7 +132,7 @@ def build_lookup(space: SearchSpace, dataset: str = "cifar10", channels: int | N
         if key not in cache:
             with torch.device("meta"):
                 module = build_op(op, shape[1], stride, affine, pool_bn, pool_bn_affine)
-            cache[key] = (int(count_flops(module, shape)), int(count_params(module)))
+            cache[key] = (int(count_flops(module, shape, convention=convention)), int(count_params(module)))
         return cache[key]
 
     positions = []
@@ -152,7 +161,9 @@ def build_lookup(space: SearchSpace, dataset: str = "cifar10", channels: int | N
         "channels": positions[0]["channels"],
         "layers": len(positions),
         "options": {"affine": affine, "pool_bn": pool_bn, "imagenet": bool(getattr(net, "stem0", None) is not None)},
-        "units": {"flops": "multiply-adds of conv and linear layers (nascli.spaces.flops)", "params": "parameters"},
+        "flops_convention": convention,
+        "units": {"flops": f"multiply-adds of conv and linear layers, {convention} convention (nascli.spaces.flops)",
+                  "params": "parameters"},
         "formula": FORMULA,
         "ops": list(FINAL_OPS),
         "fixed": {"flops": sum(p["flops"] for p in parts), "params": sum(p["params"] for p in parts), "parts": parts},
@@ -160,21 +171,44 @@ def build_lookup(space: SearchSpace, dataset: str = "cifar10", channels: int | N
     }
 
 
-def check_lookup(lookup: Any, source: str = "lookup") -> dict[str, Any]:
-    """Refuse anything but a DARTS lookup of a known format version, with one clear line."""
+def check_lookup(lookup: Any, source: str = "lookup", space: str | None = None) -> dict[str, Any]:
+    """Refuse anything but a DARTS or MobileNet lookup (of `space` when given) of a known format version."""
     if not isinstance(lookup, Mapping) or lookup.get("kind") != LOOKUP_KIND:
         raise NasInputError(f"{source} is not a FLOPs lookup (kind {LOOKUP_KIND!r}): write one with "
                             "nas flops-table --space darts --lookup --out FILE")
-    if lookup.get("space") != "darts":
-        raise NasInputError(f"{source} is a lookup for the {lookup.get('space')!r} space, not darts")
+    if lookup.get("space") not in LOOKUP_SPACES or (space is not None and lookup.get("space") != space):
+        wanted = space or " or ".join(LOOKUP_SPACES)
+        raise NasInputError(f"{source} is a lookup for the {lookup.get('space')!r} space, not {wanted}: write one "
+                            f"with nas flops-table --space {space or 'darts'} --lookup --out FILE")
+    if lookup.get("flops_convention", DEFAULT_CONVENTION) not in ("macs", "rlnas-thop"):
+        raise NasInputError(f"{source} records an unknown FLOPs convention {lookup.get('flops_convention')!r}: "
+                            "write it again with nas flops-table --lookup")
     version = lookup.get("format_version", 0)
     if not isinstance(version, int) or version > LOOKUP_FORMAT:
         raise NasInputError(f"{source} has format {version!r}, which this nascli cannot read: upgrade nascli or "
                             "write the lookup again with nas flops-table")
+    if lookup.get("space") == "mobilenet":
+        from nascli.spaces.mobilenet.lookup import check_mobilenet_lookup
+
+        return check_mobilenet_lookup(lookup, source)
     for key in ("fixed", "positions"):
         if key not in lookup:
             raise NasInputError(f"{source} has no {key!r}: it is damaged; write it again with nas flops-table")
     return dict(lookup)
+
+
+def lookup_convention(lookup: Mapping[str, Any]) -> str:
+    """The FLOPs convention a lookup was counted in (`macs` for lookups written before conventions existed)."""
+    return str(lookup.get("flops_convention", DEFAULT_CONVENTION))
+
+
+def space_cost_from_lookup(lookup: Mapping[str, Any], space: SearchSpace, arch: Any, what: str = "flops") -> float:
+    """FLOPs or params of `arch` from a DARTS or MobileNet lookup (the sum the lookup's space defines)."""
+    if lookup.get("space") == "mobilenet":
+        from nascli.spaces.mobilenet.lookup import cost_from_mobilenet_lookup
+
+        return cost_from_mobilenet_lookup(lookup, space.coerce(arch), what)
+    return cost_from_lookup(lookup, space.coerce(arch), what)
 
 
 def cost_from_lookup(lookup: Mapping[str, Any], genotype: DartsGenotype, what: str = "flops") -> float:
@@ -209,21 +243,23 @@ _CACHE: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 def cached_lookup(space: SearchSpace, dataset: str = "cifar10", channels: int | None = None,
                   layers: int | None = None, *, input_size: int | None = None,
-                  options: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """`build_lookup`, memoised per network size (the constraint path builds each table once per process)."""
+                  options: Mapping[str, Any] | None = None, convention: str = DEFAULT_CONVENTION) -> dict[str, Any]:
+    """`build_lookup`, memoised per network size and convention (the constraint path builds each table once)."""
     cfg = lookup_network_config(space, dataset, channels, layers, input_size, options)
-    key = (cfg.num_classes, cfg.channels, cfg.layers, cfg.input_size, tuple(sorted(cfg.options.items())))
+    key = (cfg.num_classes, cfg.channels, cfg.layers, cfg.input_size, tuple(sorted(cfg.options.items())), convention)
     if key not in _CACHE:
-        _CACHE[key] = build_lookup(space, dataset, channels, layers, input_size=input_size, options=options)
+        _CACHE[key] = build_lookup(space, dataset, channels, layers, input_size=input_size, options=options,
+                                   convention=convention)
     return _CACHE[key]
 
 
-def lookup_cost(space: SearchSpace, arch: Any, what: str, dataset: str | None = None) -> float:
+def lookup_cost(space: SearchSpace, arch: Any, what: str, dataset: str | None = None,
+                convention: str = DEFAULT_CONVENTION) -> float:
     """FLOPs or params in millions of `arch`'s paper-size network for `dataset` (the `DartsSpace.cost` path)."""
     if what not in ("flops", "params"):
         raise NasInputError(f"unknown cost {what!r}: choose flops or params")
     genotype = space.coerce(arch)
-    return cost_from_lookup(cached_lookup(space, dataset or "cifar10"), genotype, what) / 1e6
+    return cost_from_lookup(cached_lookup(space, dataset or "cifar10", convention=convention), genotype, what) / 1e6
 
 
 def write_lookup(lookup: Mapping[str, Any], path: str | Path, extra: Mapping[str, Any] | None = None) -> Path:
@@ -232,7 +268,8 @@ def write_lookup(lookup: Mapping[str, Any], path: str | Path, extra: Mapping[str
 
     check_lookup(lookup)
     header = {key: lookup[key] for key in ("kind", "format_version", "space", "dataset", "num_classes",
-                                           "input_size", "channels", "layers", "options")}
+                                           "input_size", "channels", "layers", "options", "flops_convention")
+              if key in lookup}
     body = {key: value for key, value in lookup.items() if key not in header}
     document = {**header, "created": now(), "versions": package_versions(), **dict(extra or {}), **body}
     path = Path(path)

@@ -11,7 +11,8 @@ from nascli.spaces.base import Architecture, SearchSpace, get_space
 
 
 def guess_space(value: str) -> str | None:
-    """The space a text names, when it is unambiguous: '|op~0|…' → nb201, 'Genotype(' or a DARTS name → darts."""
+    """The space a text names, when it is unambiguous: '|op~0|…' → nb201, 'Genotype(' or a DARTS name → darts,
+    21 ints from -1..5 or a MobileNet name (RLNAS_mobilenet) → mobilenet."""
     text = value.strip()
     if text.startswith("|"):
         return "nb201"
@@ -19,6 +20,11 @@ def guess_space(value: str) -> str | None:
         return "nb201"
     if text.startswith("Genotype("):
         return "darts"
+    from nascli.spaces.mobilenet.arch import looks_like_arch_text
+    from nascli.spaces.mobilenet.genotypes import is_mobilenet_name
+
+    if looks_like_arch_text(text) or is_mobilenet_name(text):
+        return "mobilenet"
     try:
         from nascli.spaces.genotypes import GENOTYPES
     except ImportError:  # pragma: no cover - the DARTS space is always installed
@@ -64,7 +70,8 @@ def resolve_architecture(value: str, space_name: str | None = None, **space_opti
     name = space_name or guessed
     if name is None:
         raise NasInputError(f"cannot tell which architecture {value!r} names: pass a genotype.json, an NB201 text "
-                            "or index, a DARTS Genotype(...) text or a registered name (nas retrain --list-genotypes)")
+                            "or index, a DARTS Genotype(...) text, 21 MobileNet ints or a registered name "
+                            "(nas retrain --list-genotypes)")
     if space_name and guessed and guessed != space_name:
         raise NasInputError(f"{value[:60]!r} is a {guessed} architecture, not {space_name}: use --space {guessed}")
     space = get_space(name, **space_options)

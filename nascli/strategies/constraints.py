@@ -13,17 +13,36 @@ from nascli.strategies.base import Allowed
 CostCounter = Callable[[Architecture, str], float]
 
 
-def cost_counter(space: SearchSpace, cfg: ConstraintConfig, dataset: str | None) -> CostCounter:
-    """(arch, "flops" | "params") → millions: from the lookup file when one is given, else the space's counter."""
-    if cfg.lookup is None:
-        return lambda arch, what: float(architecture_cost(space, [arch], what, dataset)[0])
-    if space.name != "darts":
-        raise NasInputError(f"constraints.lookup applies to the darts space; the {space.name} space counts in "
-                            "closed form: drop --lookup")
-    from nascli.spaces.flops_lookup import cost_from_lookup, read_lookup
+_LOOKUP_SPACES = ("darts", "mobilenet")
 
-    lookup = read_lookup(cfg.lookup)
-    return lambda arch, what: cost_from_lookup(lookup, space.coerce(arch), what) / 1e6
+
+def cost_counter(space: SearchSpace, cfg: ConstraintConfig, dataset: str | None) -> CostCounter:
+    """(arch, "flops" | "params") → millions: from the lookup file when one is given, else the space's counter,
+    FLOPs in `cfg.flops_convention` (a lookup file counted in another convention is refused)."""
+    convention = cfg.flops_convention
+    if cfg.lookup is None:
+        if space.name == "mobilenet":
+            return lambda arch, what: float(space.cost(arch, what, dataset, convention=convention))  # type: ignore[attr-defined]
+        if space.name == "darts" and convention != "macs":
+            from nascli.spaces.flops_lookup import lookup_cost
+
+            return lambda arch, what: float(lookup_cost(space, arch, what, dataset, convention))
+        if space.name not in _LOOKUP_SPACES and convention != "macs":
+            raise NasInputError(f"constraints.flops_convention {convention} applies to the darts and mobilenet "
+                                f"spaces; the {space.name} space counts in its benchmark's closed form: drop it")
+        return lambda arch, what: float(architecture_cost(space, [arch], what, dataset)[0])
+    if space.name not in _LOOKUP_SPACES:
+        raise NasInputError(f"constraints.lookup applies to the darts space and the mobilenet space; the "
+                            f"{space.name} space counts in closed form: drop --lookup")
+    from nascli.spaces.flops_lookup import check_lookup, lookup_convention, read_lookup, space_cost_from_lookup
+
+    lookup = check_lookup(read_lookup(cfg.lookup), str(cfg.lookup), space=space.name)
+    recorded = lookup_convention(lookup)
+    if recorded != convention:
+        raise NasInputError(f"{cfg.lookup} counts FLOPs in the {recorded} convention but the search caps them in "
+                            f"{convention}: write the lookup with nas flops-table --lookup --convention {convention}, "
+                            f"or set constraints.flops_convention: {recorded}")
+    return lambda arch, what: space_cost_from_lookup(lookup, space, arch, what) / 1e6
 
 
 def make_constraint(space: SearchSpace, cfg: ConstraintConfig, dataset: str | None) -> Allowed | None:

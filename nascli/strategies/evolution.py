@@ -5,7 +5,9 @@ into the elitist archive of the best `parents` ever seen, then builds the next p
 `mutation` children (a random parent, each gene redrawn with `mutation_prob`), `crossover` children
 (two random parents, may be the same, each gene from either with ½) and random fill. A candidate is
 legal only if never generated before and within the constraints, so no architecture is scored twice.
-The result is the archive's top-1 after the last generation.
+The result is the archive's top-1 after the last generation. With `mutation_fill` the crossover children
+are bred first and mutation fills the population up to `population` − (crossover children), as the RLNAS
+MobileNet search does.
 """
 
 from __future__ import annotations
@@ -98,8 +100,12 @@ class EvolutionStrategy(Strategy):
         self.parents = sorted(merged, key=lambda item: sort_key(item[1]), reverse=True)[: self.evo.parents]
         record["parents_mean"] = sum(s for _, s in self.parents) / len(self.parents) if self.parents else None
         if self.step < self.evo.generations:
-            mutants = self._children(self.evo.mutation, self._mutant)
-            crossed = self._children(self.evo.crossover, self._crossed)
+            if self.evo.mutation_fill:
+                crossed = self._children(self.evo.crossover, self._crossed)
+                mutants = self._children(self.evo.population - len(crossed), self._mutant)
+            else:
+                mutants = self._children(self.evo.mutation, self._mutant)
+                crossed = self._children(self.evo.crossover, self._crossed)
             self.candidates = self._random_fill(mutants + crossed, self.evo.population)
             record.update(next_mutation=len(mutants), next_crossover=len(crossed))
         else:

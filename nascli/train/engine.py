@@ -119,7 +119,8 @@ def classification_loss(output: Any, labels: torch.Tensor, label_smoothing: floa
 
 def build_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.SGD:
     """SGD with momentum / Nesterov; weight decay on all weights or, as `weight_decay_on` says, on conv
-    (4-D) weights only or conv and linear weights only (RLNAS ImageNet supernets)."""
+    (4-D) weights only, conv and linear weights only, or conv weights and linear weights and biases (RLNAS
+    ImageNet supernets)."""
     decay, no_decay = [], []
     for module in model.modules():
         for name, param in module.named_parameters(recurse=False):
@@ -127,8 +128,10 @@ def build_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.SGD:
                 continue
             is_conv = isinstance(module, nn.Conv2d) and name == "weight"
             is_linear = isinstance(module, nn.Linear) and name == "weight"
-            wanted = (cfg.weight_decay_on == "all" or (is_conv and cfg.weight_decay_on in ("conv", "conv+linear"))
-                      or (is_linear and cfg.weight_decay_on == "conv+linear"))
+            wanted = (cfg.weight_decay_on == "all"
+                      or (is_conv and cfg.weight_decay_on in ("conv", "conv+linear", "conv+linear+bias"))
+                      or (is_linear and cfg.weight_decay_on == "conv+linear")
+                      or (isinstance(module, nn.Linear) and cfg.weight_decay_on == "conv+linear+bias"))
             (decay if wanted else no_decay).append(param)
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}]
     if no_decay:

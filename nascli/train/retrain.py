@@ -243,7 +243,8 @@ def retrain(cfg: RetrainConfig, out: str | Path, *, resume: bool = False, overwr
     input_size = loader_image_size(train_batches)
     model, net_cfg = build_network(space, arch, cfg, train_batches.num_classes, input_size)
     params_m = count_params(model) / 1e6
-    flops_m = count_flops(model, (3, input_size, input_size)) / 1e6
+    flops_convention = getattr(space, "flops_convention", "macs")  # the space's papers' count (MobileNet: thop)
+    flops_m = count_flops(model, (3, input_size, input_size), convention=flops_convention) / 1e6
     broadcast_parameters(model, dist)
 
     precision: Precision = resolve_precision(cfg.runtime.amp, device)
@@ -264,7 +265,8 @@ def retrain(cfg: RetrainConfig, out: str | Path, *, resume: bool = False, overwr
     run.start(kind="retrain", space=space.name, dataset=cfg.data.dataset,
               config={**to_dict(cfg), "meta": meta or {}}, seed=cfg.seed, parents=parents,
               extra={"arch": text, "arch_json": space.to_json(arch), "genotype": cfg.genotype,
-                     "params_m": params_m, "flops_m": flops_m, "network": dataclasses.asdict(net_cfg),
+                     "params_m": params_m, "flops_m": flops_m, "flops_convention": flops_convention,
+                     "network": dataclasses.asdict(net_cfg),
                      "world_size": dist.world_size, "train_batches_per_epoch": len(train_batches)})
     with run.running():
         result = trainer.fit(resume=resumed)

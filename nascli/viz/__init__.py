@@ -1,5 +1,6 @@
-"""Cell diagrams (NB201, DARTS) and plots of run logs, written as PNG/SVG/PDF (and DOT for cells)."""
+"""Cell diagrams (NB201, DARTS), MobileNet block strips and plots of run logs, as PNG/SVG/PDF (and DOT for cells)."""
 
+from nascli.viz.blocks import draw_mobilenet_strip, mobilenet_strip_dot
 from nascli.viz.cells import (
     darts_cell_dot,
     darts_genotype_dot,
@@ -21,7 +22,9 @@ __all__ = [
     "darts_genotype_dot",
     "draw_darts_cell",
     "draw_darts_genotype",
+    "draw_mobilenet_strip",
     "draw_nb201_cell",
+    "mobilenet_strip_dot",
     "nb201_cell_dot",
     "plot_dirichlet_trajectory",
     "plot_score_scatter",
