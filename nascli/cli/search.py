@@ -44,10 +44,12 @@ def search_command(
     recipe: Path | None = RecipeOption,
     overrides: list[str] = SetOption,
     space: str | None = typer.Option(None, help="Search space: nb201 or darts. (default: recipe or nb201)"),
-    strategy: str | None = typer.Option(None, help="evolution, random, exhaustive, or the differentiable darts "
+    strategy: str | None = typer.Option(None, help="evolution, random, exhaustive, rf (RMI-NAS), or the "
+                                        "differentiable darts "
                                         "and drnas (settings under differentiable.* in the recipe). "
                                         "(default: evolution)"),
-    score: str | None = typer.Option(None, help="angle, supernet-acc, flops, params or bench. (default: angle)"),
+    score: str | None = typer.Option(None, help="angle, supernet-acc, rmi (RMI-NAS; needs --teacher), flops, "
+                                     "params or bench. (default: angle)"),
     extra_score: list[str] = typer.Option([], "--extra-score", help="Also record this score for every "
                                           "evaluated architecture (repeatable)."),
     dataset: str | None = typer.Option(None, help="Dataset for benchmark look-ups and cost conventions. "
@@ -67,8 +69,11 @@ def search_command(
     lookup: str | None = typer.Option(None, "--lookup", help="DARTS: count FLOPs/params for --max-flops/--max-params "
                                       "from this `nas flops-table --lookup` file. (default: built in memory)"),
     bench: str | None = typer.Option(None, help="NB201 table to use instead of the shipped one."),
-    data_root: Path | None = typer.Option(None, "--data-root", help="darts/drnas: folder of the training data "
-                                          "(differentiable.data.root). (default: recipe)"),
+    data_root: Path | None = typer.Option(None, "--data-root", help="darts/drnas and the rmi score: folder of the "
+                                          "training data (differentiable.data.root, rmi.data.root). "
+                                          "(default: recipe)"),
+    teacher: Path | None = typer.Option(None, "--teacher", help="rmi score: the teacher, a `nas retrain --network` "
+                                        "run folder or a checkpoint file (rmi.teacher). (default: recipe)"),
     device: str | None = typer.Option(None, help="auto, cpu or cuda. (default: auto)"),
     resume: bool = typer.Option(False, "--resume", help="Continue the search in --out from its last generation."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished search in --out."),
@@ -84,6 +89,7 @@ def search_command(
         evolution__mutation_prob=mutation_prob, samples=samples, constraints__max_flops=_million(max_flops),
         constraints__max_params=_million(max_params), constraints__lookup=lookup, bench=bench, runtime__device=device,
         runtime__quiet=quiet or None, differentiable__data__root=str(data_root) if data_root else None,
+        rmi__data__root=str(data_root) if data_root else None, rmi__teacher=str(teacher) if teacher else None,
     ), section="search")
     result = run_search(cfg, out_dir, supernet=supernet, resume=resume, overwrite=overwrite, meta=meta)
     if cfg.runtime.quiet:

@@ -58,7 +58,8 @@ def augment_config(cfg: DataConfig) -> AugmentConfig:
     if cfg.normalization:
         mean, std = normalization(cfg.normalization)
     return AugmentConfig(crop_pad=cfg.crop_pad, flip=cfg.flip, cutout=cfg.cutout, normalize=cfg.normalize,
-                         mean=mean, std=std, crop_style=cfg.crop_style, lighting=cfg.lighting)
+                         mean=mean, std=std, crop_style=cfg.crop_style, lighting=cfg.lighting,
+                         rotation=cfg.rotation)
 
 
 def per_process(cfg: DataConfig, total: int, world_size: int, what: str = "batch_size") -> int:

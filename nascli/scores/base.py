@@ -31,6 +31,8 @@ class ScoreContext:
     options: dict[str, Any] = field(default_factory=dict)
     run_dir: Path | None = None
     """The search run folder: scores that train candidates keep their checkpoints under `candidates/` there."""
+    config: Any = None
+    """The resolved `SearchConfig`, for scores with their own recipe section (e.g. `rmi`)."""
 
     @cached_property
     def bench(self) -> Any:
@@ -46,6 +48,8 @@ class Score(ABC):
     """One architecture score; subclasses register in `SCORES`."""
 
     name: str = ""
+    column: str | None = None
+    """The scores.csv column (None: the score's name)."""
     needs: frozenset[str] = frozenset()
     """Any of {"supernet", "bench", "data"}: the CLI checks these before the search starts."""
     description: str = ""

@@ -101,11 +101,12 @@ def run_search(cfg: SearchConfig, out: str | Path, *, supernet: str | Path | Non
                           guard_files=(STATE_FILE, "scores.csv"))
     context = ScoreContext(space=space, supernet_dir=supernet, dataset=dataset, bench_path=cfg.bench,
                            bench_sha256=cfg.bench_sha256, device=resolve_device(cfg.runtime.device), seed=cfg.seed,
-                           options=dict(cfg.score_options), run_dir=run.path)
+                           options=dict(cfg.score_options), run_dir=run.path, config=cfg)
     score = make_score(cfg.score, context)
     extras = [make_score(name, context) for name in cfg.extra_scores if name != cfg.score]
     strategy = make_strategy(cfg.strategy, space, cfg, make_constraint(space, cfg.constraints, dataset))
-    header = ["arch", cfg.score, *[e.name for e in extras], "step"] + (["index"] if space.is_finite() else [])
+    header = ["arch", score.column or cfg.score, *[e.column or e.name for e in extras], "step"]
+    header += ["index"] if space.is_finite() else []
     rows_written = 0
     state_path = run.file(STATE_FILE)
     if resumed and state_path.exists():

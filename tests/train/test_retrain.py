@@ -173,3 +173,23 @@ def test_bad_settings_are_refused_before_anything_is_written(tmp_path: Path, cha
     with pytest.raises(NasInputError, match=fault):
         retrain(tiny_darts(**changes), tmp_path / "bad")
     assert not (tmp_path / "bad").exists()
+
+
+def test_retrain_network_trains_a_teacher_run_folder(tmp_path: Path) -> None:
+    from nascli.networks.teacher import load_teacher
+
+    cfg = RetrainConfig(network="resnet20", seed=1, data=DataConfig(dataset="synthetic", synthetic_train=64,
+                                                                    synthetic_test=32, batch_size=32),
+                        optim=OptimConfig(epochs=2, lr=0.1, nesterov=False, schedule="multistep", milestones=[1]),
+                        runtime=RuntimeConfig(device="cpu", amp="off", quiet=True))
+    run = retrain(cfg, tmp_path / "teacher")
+    manifest = read_manifest(tmp_path / "teacher")
+    assert manifest["space"] == "network" and manifest["network_name"] == "resnet20" and manifest["arch"] == "resnet20"
+    assert [r["lr"] for r in read_jsonl(run.log_path)] == [0.1, pytest.approx(0.01)]
+    teacher = load_teacher(tmp_path / "teacher", "synthetic", 10)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(teacher.model(x), run.model.eval()(x.contiguous(memory_format=torch.channels_last)),
+                              atol=1e-5)
+    with pytest.raises(NasInputError, match="both --genotype and --network"):
+        retrain(RetrainConfig(network="resnet20", genotype="DARTS_V2"), tmp_path / "both")
