@@ -16,7 +16,7 @@ from nascli.errors import NasInputError
 from nascli.networks import build_network
 from nascli.scores.base import ScoreContext, make_score
 from nascli.scores.candidates import candidate_seed
-from nascli.scores.rmi import BATCH_FILE, RmiBatch, candidate_loss, linear_cka, select_batch
+from nascli.scores.rmi import BATCH_FILE, RmiBatch, candidate_loss, linear_cka, select_batch, taps_and_logits
 from nascli.spaces.base import NetworkConfig, get_space
 
 
@@ -175,3 +175,22 @@ def test_the_score_needs_a_teacher() -> None:
         make_score("rmi", ScoreContext(space=get_space("nb201"), config=SearchConfig()))
     with pytest.raises(NasInputError, match="observe_step"):
         RmiConfig(steps=10, observe_step=10)
+
+
+def test_the_students_taps_are_the_reference_cells() -> None:
+    """NB201 C=16 N=5: cell 4, cell 10, lastact; DARTS C=16 L=8: cells 1, 4, 7 (methods/rminas.md §2.2)."""
+    x = torch.randn(2, 3, 32, 32)
+    nb201 = get_space("nb201")
+    model = nb201.network(nb201.arch_at(100), NetworkConfig(num_classes=10, channels=16, layers=5))
+    darts = get_space("darts")
+    cells = darts.network(darts.sample(np.random.default_rng(0)), NetworkConfig(num_classes=10, channels=16, layers=8))
+    with torch.no_grad():
+        assert [tuple(t.shape[1:]) for t in model.stage_outputs(x)] == [(16, 32, 32), (32, 16, 16), (64, 8, 8)]
+        taps, logits = taps_and_logits(cells.eval(), x)
+        outputs, s0, s1 = [], *cells._stem(x)
+        for cell in cells.cells:
+            s0, s1 = s1, cell(s0, s1, 0.0)
+            outputs.append(s1)
+        assert all(torch.equal(t, outputs[i]) for t, i in zip(taps, (1, 4, 7), strict=True))
+        assert [tuple(t.shape[1:]) for t in taps] == [(64, 32, 32), (128, 16, 16), (256, 8, 8)]
+        assert torch.equal(logits, cells(x))
