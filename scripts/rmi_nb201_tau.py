@@ -80,15 +80,21 @@ def main() -> None:
         return
     accuracy = truth[scored]
     rmi = np.array([done[i]["rmi"] for i in scored])
+    # a NaN loss is +inf (score −inf), the worst rank as in the reference: keep those architectures in the τ, tied
+    # below every finite score, rather than let the correlation drop non-finite pairs
+    worst = np.isneginf(rmi)
+    if worst.any():
+        rmi = np.where(worst, rmi[~worst].min() - 1.0, rmi)
     params = make_score("params", context).score([space.arch_at(i) for i in scored])
     report = {"count": len(scored), "planned": len(indices), "sample_seed": args.sample_seed,
+              "nan_losses": int(worst.sum()),
               "settings": {k: v for k, v in json.loads(json.dumps(cfg.rmi.__dict__, default=str)).items()},
               "seconds_per_candidate": float(np.mean([done[i]["seconds"] for i in scored]))}
     for name, values in (("rmi", rmi), ("params", params)):
         low, high = bootstrap_ci(kendall_tau_b, values, accuracy, n_boot=1000, seed=0)
         report[name] = {"kendall_tau": kendall_tau_b(values, accuracy), "ci95": [low, high]}
     atomic_write_json(out / "report.json", report)
-    print(json.dumps({k: report[k] for k in ("count", "rmi", "params", "seconds_per_candidate")}, indent=1))
+    print(json.dumps({k: report[k] for k in ("count", "nan_losses", "rmi", "params", "seconds_per_candidate")}))
 
 
 if __name__ == "__main__":
