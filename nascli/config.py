@@ -317,6 +317,10 @@ class DataConfig:
     crop_style: typing.Literal["torchvision", "megvii"] = "torchvision"
     """Crop of streamed folders: torchvision's RandomResizedCrop, or the RLNAS/SPOS OpenCV pipeline (square crops
     zero-padded past the edges, bilinear without antialiasing; `nascli.data.transforms`)."""
+    rotation: float = 0.0
+    """Training images: rotate each by an angle drawn uniformly from [−rotation, +rotation] degrees after the crop
+    and flip (nearest neighbour, zero fill; torchvision RandomRotation, as the RMI-NAS CIFAR-100 loader: 15). 0: off;
+    in-memory datasets only."""
     lighting: float = 0.0
     """Standard deviation of the AlexNet PCA colour noise on training images (0: off; RLNAS ImageNet: 0.1)."""
     drop_last: bool = True
@@ -328,7 +332,7 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         # checked when the recipe is read, before a stage writes anything
-        minimum = {"batch_size": 1, "eval_batch_size": 1, "workers": 0, "cutout": 0, "lighting": 0,
+        minimum = {"batch_size": 1, "eval_batch_size": 1, "workers": 0, "cutout": 0, "lighting": 0, "rotation": 0,
                    "synthetic_train": 1, "synthetic_test": 1}
         for name, lowest in minimum.items():
             value = getattr(self, name)
@@ -370,11 +374,17 @@ class OptimConfig:
     momentum: float = 0.9
     nesterov: bool = True
     weight_decay: float = 5e-4
-    schedule: typing.Literal["cosine", "linear", "linear-to-min", "rlnas-retrain", "constant"] = "cosine"
-    """`linear-to-min`: η₀(1 − t/Δ), Δ = T/(1 − η_min/η₀), reaching η_min at the end (RLNAS ImageNet supernets,
+    schedule: typing.Literal["cosine", "linear", "linear-to-min", "rlnas-retrain", "constant", "multistep"] = "cosine"
+    """`multistep`: η₀ · gamma^k with k the number of `milestones` ≤ the epoch (torch MultiStepLR stepped once per
+    epoch; the ResNet-20 teacher: milestones [100, 150], gamma 0.1).
+    `linear-to-min`: η₀(1 − t/Δ), Δ = T/(1 − η_min/η₀), reaching η_min at the end (RLNAS ImageNet supernets,
     per step). `rlnas-retrain`: η₀(E−5−e)/(E−5) until 5 epochs before the end, then η₀(E−e)/(5(E−5))
     (RLNAS ImageNet retraining; combine with warmup_epochs: 5)."""
     schedule_unit: typing.Literal["epoch", "step"] = "epoch"
+    milestones: list[int] = dataclasses.field(default_factory=list)
+    """`multistep`: the epochs (0-based) from which the LR is multiplied by `gamma` once more."""
+    gamma: float = 0.1
+    """`multistep`: the factor applied at each milestone."""
     warmup_epochs: int = 0
     warmup_mode: typing.Literal["scale", "replace"] = "scale"
     """During the warm-up epochs e < W: `scale` multiplies the schedule's value by (e+1)/W (RLNAS ImageNet
@@ -544,6 +554,10 @@ class SearchConfig:
     differentiable: DifferentiableConfig = dataclasses.field(default_factory=lambda: DifferentiableConfig())
     """`--strategy darts|drnas`: the settings of the differentiable search (the other keys above that apply:
     space, space_options, seed, dataset for benchmark look-ups, bench, runtime)."""
+    rmi: RmiConfig = dataclasses.field(default_factory=lambda: RmiConfig())
+    """`--score rmi` (RMI-NAS): the teacher, the one fixed batch and each candidate's one-batch training."""
+    rf: RfConfig = dataclasses.field(default_factory=lambda: RfConfig())
+    """`--strategy rf` (RMI-NAS's random-forest sampler)."""
 
     def __post_init__(self) -> None:
         check_ranges(self, {"samples": ">=1", "batch": ">=1", "top_k": ">=1"})
@@ -596,6 +610,9 @@ class RetrainConfig:
     space_options: dict[str, Any] = dataclasses.field(default_factory=dict)
     genotype: str | None = None
     """A registered name (DARTS_V2, RLDARTS, …), a canonical text, an NB201 index or a genotype.json path."""
+    network: str | None = None
+    """Instead of a genotype, a network that is not from a search space (`nascli.networks`: resnet20,
+    resnet101-cifar — the RMI-NAS teachers); model.* and the DARTS-only settings do not apply to it."""
     seed: int = 0
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
@@ -706,3 +723,80 @@ class DifferentiableConfig:
                             "trajectory_samples": ">=0", "valid_batches": ">=1"})
         if not self.stages:
             raise SettingError("stages", "must list at least one stage, e.g. [{epochs: 50}]")
+
+
+@dataclasses.dataclass
+class RmiConfig:
+    """`--score rmi` (RMI-NAS, methods/rminas.md §2). Defaults are the reference's NB201 values; the DARTS recipes
+    set batch 128, lr 0.025, weight_decay 3e-4, steps 600, observe_step 250."""
+
+    teacher: str | None = None
+    """The teacher: a `nas retrain` run folder (its last.pt), or a checkpoint file (a state dict, or a dict holding
+    one under state_dict / model; keys may carry a `module.` prefix) of `teacher_network`."""
+    teacher_network: str | None = None
+    """Network of a teacher checkpoint file (resnet20, resnet101-cifar); None: resnet20 for cifar10, resnet101-cifar
+    for cifar100. A run folder names its own network."""
+    data: DataConfig = dataclasses.field(
+        default_factory=lambda: DataConfig(dataset="cifar10", normalization="imagenet"))
+    """The training images the batch is drawn from, with their training augmentation and normalisation (the
+    reference: CIFAR-10 flip + crop pad 4 + ImageNet mean/std; CIFAR-100 adds rotation 15 and its own mean/std).
+    `batch_size` is not read: the draw is `pool_factor` × `batch` images."""
+    batch: int = 32
+    """B: images kept for the whole search (NB201 32, DARTS 128)."""
+    pool_factor: int = 16
+    """One loader batch of pool_factor × B augmented images is drawn; the B with the lowest teacher loss are kept."""
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    """Candidate network size (None: the space's paper size: NB201 C=16 N=5; DARTS search-size C=16, L=8)."""
+    lr: float = 0.1
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 5e-4
+    steps: int = 200
+    """Length of the reference's per-candidate loop (recorded; only observe_step + 1 forwards ever run)."""
+    observe_step: int = 150
+    """The loss of the forward at this 0-based step is the candidate's RMI loss (after observe_step SGD steps)."""
+    beta: float = 0.8
+    """loss = beta · Σ_taps (1 − CKA) + (1 − beta) · CE."""
+
+    def __post_init__(self) -> None:
+        if self.batch < 2:
+            raise NasInputError(f"rmi.batch must be at least 2 (CKA centres over the batch), got {self.batch}")
+        if self.pool_factor < 1:
+            raise NasInputError(f"rmi.pool_factor must be at least 1, got {self.pool_factor}")
+        if not 0 <= self.observe_step < self.steps:
+            raise NasInputError(f"rmi.observe_step must lie in 0..steps-1 ({self.steps - 1}), got {self.observe_step}")
+        if not 0.0 <= self.beta <= 1.0:
+            raise NasInputError(f"rmi.beta must lie in [0, 1], got {self.beta}")
+
+
+@dataclasses.dataclass
+class RfConfig:
+    """`--strategy rf`: RMI-NAS's random-forest sampler (methods/rminas.md §3). Defaults are the reference's."""
+
+    warmup: int = 100
+    """Random architectures scored first; the 'good' threshold is fixed from their losses."""
+    good_quantile: float = 0.05
+    """Threshold = this quantile of the warm-up losses (loss = −score) + `threshold_margin`."""
+    threshold_margin: float = 1e-9
+    trees: int | None = None
+    """Trees of the RandomForestClassifier (None: 30 on NB201, 98 on DARTS); random_state is the search seed."""
+    proposals: int = 1000
+    """Random candidates drawn per step; the untried one with the highest P(good) is scored."""
+    successes: int = 100
+    """Stop after this many good architectures found after the warm-up (warm-up goods do not count)."""
+    max_evaluations: int = 2000
+    """Stop after this many scored architectures in all (warm-up included), whichever comes first."""
+    vote_top: int = 50
+    """The final architecture is the vote of this many best good architectures."""
+    darts_edge_rule: typing.Literal["most-votes", "largest-op-index"] = "most-votes"
+    """DARTS vote: per node keep the two edges whose winning op has the most votes (nascli), or whose winning op has
+    the largest index in the op list (the reference's `topk` on argmax indices, a bug the paper recipes reproduce)."""
+
+    def __post_init__(self) -> None:
+        for name in ("warmup", "proposals", "successes", "max_evaluations", "vote_top"):
+            if getattr(self, name) < 1:
+                raise NasInputError(f"rf.{name} must be at least 1, got {getattr(self, name)}")
+        if not 0.0 < self.good_quantile < 1.0:
+            raise NasInputError(f"rf.good_quantile must lie in (0, 1), got {self.good_quantile}")
+        if self.trees is not None and self.trees < 1:
+            raise NasInputError(f"rf.trees must be at least 1 (or null for the space's default), got {self.trees}")

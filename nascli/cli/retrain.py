@@ -81,6 +81,8 @@ def retrain_command(
     genotype: str | None = typer.Option(None, "--genotype", "-g", help="Architecture: a registered name "
                                         "(DARTS_V2, RLDARTS, …), a genotype.json from `nas search`, a canonical "
                                         "text (Genotype(...) or |op~0|+…) or an NB201 index (default: recipe)."),
+    network: str | None = typer.Option(None, "--network", help="Instead of --genotype, a network that is not from "
+                                       "a search space: resnet20 or resnet101-cifar (the RMI-NAS teachers)."),
     out_dir: Path | None = typer.Option(None, "--out", "-o", help="Run folder to write (best.pt, last.pt, "
                                         "metrics.jsonl, manifest.json). Required, except with --list-genotypes. "
                                         "(default: none)"),
@@ -130,7 +132,8 @@ def retrain_command(
 
     auxiliary = None if auxiliary_weight is None else auxiliary_weight > 0
     cfg, meta = resolve_config(RetrainConfig, recipe, overrides, flags(
-        genotype=genotype, space=space, data__dataset=dataset, data__root=data_root, optim__epochs=epochs,
+        genotype=genotype, network=network, space=space, data__dataset=dataset, data__root=data_root,
+        optim__epochs=epochs,
         optim__stop_after_epochs=stop_after, data__batch_size=batch_size, optim__lr=lr, model__channels=channels,
         model__layers=layers, aux_weight=auxiliary_weight, model__options__auxiliary=auxiliary,
         drop_path_prob=drop_path, seed=seed, runtime__device=device, runtime__amp=amp,

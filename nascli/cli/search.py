@@ -55,12 +55,13 @@ def search_command(
     overrides: list[str] = SetOption,
     space: str | None = typer.Option(None, help="Search space: nb201, darts or mobilenet. (default: recipe or "
                                      "nb201)"),
-    strategy: str | None = typer.Option(None, help="evolution, random, exhaustive, list (--archs), or the "
-                                        "differentiable darts "
+    strategy: str | None = typer.Option(None, help="evolution, random, exhaustive, list (--archs), reinforce, "
+                                        "aging-evolution, rf (RMI-NAS), or the differentiable darts "
                                         "and drnas (settings under differentiable.* in the recipe). "
                                         "(default: evolution)"),
-    score: str | None = typer.Option(None, help="angle, supernet-acc, flops, params, bench or trained-acc "
-                                     "(settings under trained_acc.* in the recipe). (default: angle)"),
+    score: str | None = typer.Option(None, help="angle, supernet-acc, flops, params, bench, trained-acc "
+                                     "(settings under trained_acc.*) or rmi (RMI-NAS; needs --teacher). "
+                                     "(default: angle)"),
     extra_score: list[str] = typer.Option([], "--extra-score", help="Also record this score for every "
                                           "evaluated architecture (repeatable). (default: none)"),
     dataset: str | None = typer.Option(None, help="Dataset for benchmark look-ups and cost conventions. "
@@ -89,9 +90,11 @@ def search_command(
                                       "constraints.flops_convention. (default: built in memory)"),
     bench: str | None = BenchOption,
     bench_sha256: str | None = BenchSha256Option,
-    data_root: Path | None = typer.Option(None, "--data-root", help="darts/drnas and trained-acc: folder of the "
-                                          "training data (differentiable.data.root, trained_acc.data.root). "
-                                          "(default: recipe)"),
+    data_root: Path | None = typer.Option(None, "--data-root", help="darts/drnas, trained-acc and rmi: folder of "
+                                          "the training data (differentiable.data.root, trained_acc.data.root, "
+                                          "rmi.data.root). (default: recipe)"),
+    teacher: Path | None = typer.Option(None, "--teacher", help="rmi score: the teacher, a `nas retrain --network` "
+                                        "run folder or a checkpoint file (rmi.teacher). (default: recipe)"),
     device: str | None = typer.Option(None, help="auto, cpu or cuda. (default: auto)"),
     resume: bool = typer.Option(False, "--resume", help="Continue the search in --out from its last generation."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished search in --out."),
@@ -110,6 +113,7 @@ def search_command(
         runtime__quiet=quiet or None, differentiable__data__root=str(data_root) if data_root else None,
         trained_acc__data__root=str(data_root) if data_root else None, archs=str(archs) if archs else None,
         arch_column=arch_column, batch=batch,
+        rmi__data__root=str(data_root) if data_root else None, rmi__teacher=str(teacher) if teacher else None,
     ), section="search")
     result = run_search(cfg, out_dir, supernet=supernet, resume=resume, overwrite=overwrite, meta=meta)
     if cfg.runtime.quiet or not result.is_main:  # under torchrun only rank 0 reports

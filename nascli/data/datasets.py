@@ -352,6 +352,11 @@ REFERENCE_NORMALIZATIONS: dict[str, tuple[tuple[float, float, float], tuple[floa
     "darts-cifar10": ((0.49139968, 0.48215827, 0.44653124), (0.24703233, 0.24348505, 0.26158768)),
     # DrNAS utils.py _data_transforms_cifar100
     "darts-cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
+    # RMI-NAS utils/loader.py cifar100_data (weiaicunzai pytorch-cifar100 CIFAR100_TRAIN_MEAN/STD)
+    "rminas-cifar100": ((0.5070751592371323, 0.48654887331495095, 0.4409178433670343),
+                        (0.2673342858792401, 0.2564384629170883, 0.27615047132568404)),
+    # torchvision's ImageNet constants (the RMI-NAS CIFAR-10 loader and its ResNet-20 teacher normalise with them)
+    "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
 }
 """Mean/std constants of the DARTS code family, which differ from NAS-Bench-201's (the dataset defaults) by < 2e-4."""
 

@@ -64,7 +64,8 @@ class AugmentConfig:
     antialiased bilinear resize (as PIL) after crop/flip, evaluation images too (BPE's 16-px proxy);
     mean/std: override the dataset's constants;
     crop_style: the random-resized crop and evaluation resize of streamed folders (`nascli.data.transforms`);
-    lighting: std of the AlexNet PCA colour noise (0 = off; the RLNAS ImageNet scripts use 0.1).
+    lighting: std of the AlexNet PCA colour noise (0 = off; the RLNAS ImageNet scripts use 0.1); rotation: largest
+    angle in degrees of a random rotation after crop and flip (0 = off; the RMI-NAS CIFAR-100 loader uses 15).
     """
 
     crop_pad: int | None = None
@@ -76,12 +77,15 @@ class AugmentConfig:
     std: tuple[float, float, float] | None = None
     crop_style: CropStyle = "torchvision"
     lighting: float = 0.0
+    rotation: float = 0.0
 
     def __post_init__(self) -> None:
         if self.crop_style not in CROP_STYLES:
             raise NasInputError(f"unknown crop style {self.crop_style!r}: choose one of {', '.join(CROP_STYLES)}")
         if self.lighting < 0:
             raise NasInputError(f"lighting is a standard deviation, got {self.lighting}: use 0 (off) or more")
+        if self.rotation < 0:
+            raise NasInputError(f"rotation is a largest angle in degrees, got {self.rotation}: use 0 (off) or more")
 
 
 def derive_seed(*parts: object) -> int:
@@ -156,6 +160,25 @@ def crop_flip(images: torch.Tensor, pad: int, flip: bool, generator: torch.Gener
     rows = rows.to(device).view(count, 1, height, 1)
     cols = cols.to(device).view(count, 1, 1, width)
     return images[batch_index, channel_index, rows, cols]
+
+
+def rotate(images: torch.Tensor, max_degrees: float, generator: torch.Generator) -> torch.Tensor:
+    """Rotate each image about its centre by an angle drawn uniformly from [−max_degrees, max_degrees] (one draw per
+    image from `generator`, on the CPU), nearest neighbour, zero outside: torchvision's RandomRotation on uint8."""
+    if max_degrees <= 0:
+        return images
+    count = images.shape[0]
+    angles = (torch.rand(count, generator=generator, dtype=torch.float64) * 2 - 1) * max_degrees
+    radians = torch.deg2rad(angles)
+    cos, sin = torch.cos(radians), torch.sin(radians)
+    # output → input sampling coordinates: rotating the image by +θ (counter-clockwise on screen) samples R(−θ)
+    theta = torch.zeros(count, 2, 3, dtype=torch.float64)
+    theta[:, 0, 0], theta[:, 0, 1] = cos, -sin
+    theta[:, 1, 0], theta[:, 1, 1] = sin, cos
+    theta = theta.to(device=images.device, dtype=torch.float32)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    rotated = F.grid_sample(images.float(), grid, mode="nearest", padding_mode="zeros", align_corners=False)
+    return rotated.round().to(images.dtype)
 
 
 def cutout(images: torch.Tensor, length: int, generator: torch.Generator) -> torch.Tensor:
@@ -354,6 +377,7 @@ class BatchLoader(_ShardedEpochs):
             if self.train:
                 generator = torch.Generator().manual_seed(derive_seed("augment", self.seed, epoch, step, self.rank))
                 images = crop_flip(images, self.pad, self.augment.flip, generator)
+                images = rotate(images, self.augment.rotation, generator)
             yield self._finish(images, generator), self._labels[positions], self._indices[positions]
 
 
@@ -435,6 +459,9 @@ class FolderStreamLoader(_ShardedEpochs):
         exact_shards: bool = False,
     ) -> None:
         self._setup(batch_size, train, seed, augment, device, drop_last, rank, world_size, exact_shards)
+        if self.augment.rotation > 0:
+            raise NasInputError("data.rotation applies to images held in memory, but this image folder streams from "
+                                "disk: set data.stream false or data.rotation 0")
         self.listing = listing
         self.workers = workers
         self.image_size = image_size

@@ -59,7 +59,7 @@ def augment_config(cfg: DataConfig) -> AugmentConfig:
         mean, std = normalization(cfg.normalization)
     return AugmentConfig(crop_pad=cfg.crop_pad, flip=cfg.flip, cutout=cfg.cutout, normalize=cfg.normalize,
                          resize=cfg.resize_after_augment, mean=mean, std=std, crop_style=cfg.crop_style,
-                         lighting=cfg.lighting)
+                         lighting=cfg.lighting, rotation=cfg.rotation)
 
 
 def per_process(cfg: DataConfig, total: int, world_size: int, what: str = "batch_size") -> int:

@@ -33,7 +33,7 @@ class ScoreContext:
     """The search run folder: scores that train candidates keep their checkpoints under `candidates/` there."""
     config: Any = None
     """The search's `SearchConfig` (None in library use): scores with a settings section read theirs from it
-    (`trained-acc`: `trained_acc` and `runtime`)."""
+    (`trained-acc`: `trained_acc` and `runtime`; `rmi`: `rmi`)."""
 
     @cached_property
     def bench(self) -> Any:
@@ -49,6 +49,8 @@ class Score(ABC):
     """One architecture score; subclasses register in `SCORES`."""
 
     name: str = ""
+    column: str | None = None
+    """The scores.csv column (None: the score's name)."""
     needs: frozenset[str] = frozenset()
     """Any of {"supernet", "bench", "data"}: the CLI checks these before the search starts."""
     description: str = ""

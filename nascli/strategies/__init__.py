@@ -2,6 +2,6 @@
 
 from nascli.strategies.base import STRATEGIES, Strategy, make_strategy
 
-from nascli.strategies import aging, evolution, list, reinforce, simple  # noqa: E402,F401  isort: skip
+from nascli.strategies import aging, evolution, list, reinforce, rf, simple  # noqa: E402,F401  isort: skip
 
 __all__ = ["STRATEGIES", "Strategy", "make_strategy"]

@@ -137,7 +137,8 @@ def run_search(cfg: SearchConfig, out: str | Path, *, supernet: str | Path | Non
     if space.name == "nb201":
         _ = context.bench  # the top table reads it: a wrong --bench/--bench-sha256 fails before anything is written
     strategy = make_strategy(cfg.strategy, space, cfg, make_constraint(space, cfg.constraints, dataset))
-    header = ["arch", cfg.score, *[e.name for e in extras], "step"] + (["index"] if space.is_finite() else [])
+    header = ["arch", score.column or cfg.score, *[e.column or e.name for e in extras], "step"]
+    header += ["index"] if space.is_finite() else []
     rows_written = 0
     journal_entries = 0
     state_path = run.file(STATE_FILE)

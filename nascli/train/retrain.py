@@ -34,6 +34,8 @@ BEST_FORMAT = "nascli-retrain-best"
 BEST_FILE = "best.pt"
 LAST_FILE = "last.pt"
 LOG_FILE = "metrics.jsonl"
+NETWORK_SPACE = "network"
+"""The `space` a retrain manifest records for a `--network` run (a network that is not from a search space)."""
 
 
 @dataclass
@@ -143,9 +145,14 @@ def registered_genotype_sizes() -> list[GenotypeSizes]:
 
 def check_settings(cfg: RetrainConfig) -> None:
     """Refuse retraining settings that cannot work, before anything is written."""
-    if not cfg.genotype:
+    if cfg.network and cfg.genotype:
+        raise NasInputError(f"both --genotype and --network {cfg.network} are set: retrain one of them")
+    if cfg.network and (cfg.aux_weight > 0 or cfg.drop_path_prob > 0):
+        raise NasInputError(f"the {cfg.network} network has no auxiliary head or drop-path: set --auxiliary-weight 0 "
+                            "and --drop-path 0")
+    if not cfg.genotype and not cfg.network:
         raise NasInputError("no architecture to retrain: pass --genotype NAME|FILE|TEXT "
-                            "(nas retrain --list-genotypes shows the registered names)")
+                            "(nas retrain --list-genotypes shows the registered names) or --network resnet20")
     if cfg.aux_weight < 0:
         raise NasInputError(f"aux_weight is {cfg.aux_weight}: the auxiliary loss weight must be ≥ 0 (DARTS: 0.4)")
     if not 0.0 <= cfg.drop_path_prob < 1.0:
@@ -229,26 +236,39 @@ def retrain(cfg: RetrainConfig, out: str | Path, *, resume: bool = False, overwr
             meta: dict[str, Any] | None = None) -> RetrainRun:
     """Train `cfg.genotype` from scratch, testing each epoch; writes best.pt, last.pt, metrics.jsonl, manifest.json."""
     check_settings(cfg)
-    space, arch = resolve_architecture(str(cfg.genotype), cfg.space, **cfg.space_options)
-    text = space.format(arch)
+    space: SearchSpace | None = None
+    if cfg.network:
+        from nascli.networks import network_spec
+
+        text, space_name = network_spec(cfg.network).name, NETWORK_SPACE
+    else:
+        space, arch = resolve_architecture(str(cfg.genotype), cfg.space, **cfg.space_options)
+        text, space_name = space.format(arch), space.name
     device, dist = init_device_and_ranks(cfg.runtime.device)
     run = RunFolder(out, writer=dist.is_main)
-    resumed = run.prepare(kind="retrain", space=space.name, resume=resume, overwrite=overwrite,
+    resumed = run.prepare(kind="retrain", space=space_name, resume=resume, overwrite=overwrite,
                           guard_files=(LAST_FILE, BEST_FILE), config={**to_dict(cfg), "meta": meta or {}})
     if resumed and run.manifest.get("arch") not in (None, text):
         raise NasInputError(f"{run.path} retrains another architecture ({str(run.manifest['arch'])[:60]}…): "
-                            "resume with the same --genotype or choose a new --out folder")
+                            "resume with the same --genotype or --network, or choose a new --out folder")
 
     train_batches, test_batches = build_loaders(cfg, device, dist)
     input_size = loader_image_size(train_batches)
-    model, net_cfg = build_network(space, arch, cfg, train_batches.num_classes, input_size)
+    if space is None:
+        from nascli.networks import build_network as build_plain_network
+
+        model = build_plain_network(str(cfg.network), train_batches.num_classes, seed=cfg.seed)
+        net_cfg = NetworkConfig(num_classes=train_batches.num_classes, input_size=input_size,
+                                options={"network": cfg.network})
+    else:
+        model, net_cfg = build_network(space, arch, cfg, train_batches.num_classes, input_size)
     params_m = count_params(model) / 1e6
     flops_convention = getattr(space, "flops_convention", "macs")  # the space's papers' count (MobileNet: thop)
     flops_m = count_flops(model, (3, input_size, input_size), convention=flops_convention) / 1e6
     broadcast_parameters(model, dist)
 
     precision: Precision = resolve_precision(cfg.runtime.amp, device)
-    describe = {"space": space.name, "arch": text, "network": dataclasses.asdict(net_cfg)}
+    describe = {"space": space_name, "arch": text, "network": dataclasses.asdict(net_cfg)}
     best = BestCheckpoint(run.file(BEST_FILE), lambda: describe, writer=dist.is_main)
 
     def evaluate(network: nn.Module, epoch: int) -> dict[str, float]:
@@ -257,14 +277,15 @@ def retrain(cfg: RetrainConfig, out: str | Path, *, resume: bool = False, overwr
         return evaluate_accuracy(network, test_batches.iterate(0), device, precision=precision, dist_info=dist)
 
     trainer = network_trainer(cfg, model, train_batches, run.path, evaluate, device=device, dist=dist,
-                              hooks=[best], description=f"retrain {space.name}")
+                              hooks=[best], description=f"retrain {space_name}")
     if resumed:
         trainer.restore()  # a corrupt or foreign checkpoint fails here, before anything is written
     genotype_path = Path(str(cfg.genotype))
     parents = [genotype_path] if genotype_path.suffix == ".json" else []  # resolved above, so it exists
-    run.start(kind="retrain", space=space.name, dataset=cfg.data.dataset,
+    run.start(kind="retrain", space=space_name, dataset=cfg.data.dataset,
               config={**to_dict(cfg), "meta": meta or {}}, seed=cfg.seed, parents=parents,
-              extra={"arch": text, "arch_json": space.to_json(arch), "genotype": cfg.genotype,
+              extra={"arch": text, "arch_json": space.to_json(arch) if space is not None else None,
+                     "genotype": cfg.genotype, "network_name": cfg.network, "num_classes": train_batches.num_classes,
                      "params_m": params_m, "flops_m": flops_m, "flops_convention": flops_convention,
                      "network": dataclasses.asdict(net_cfg),
                      "world_size": dist.world_size, "train_batches_per_epoch": len(train_batches)})

@@ -301,3 +301,24 @@ def test_megvii_streamed_folder_is_deterministic_resumable_and_worker_independen
                                     augment=augment)
     images, _, _ = next(iter(evaluation))
     assert images.shape == (4, 3, 28, 28)
+
+
+def test_rotation_matches_torchvision_nearest_rotation_with_the_drawn_angles() -> None:
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms import functional as TF
+
+    from nascli.data.loader import rotate
+
+    images = torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    rotated = rotate(images, 15.0, torch.Generator().manual_seed(4))
+    angles = (torch.rand(6, generator=torch.Generator().manual_seed(4), dtype=torch.float64) * 2 - 1) * 15.0
+    assert angles.abs().max() <= 15 and (angles.abs() > 5).sum() >= 2
+    for image, out, angle in zip(images, rotated, angles.tolist(), strict=True):
+        expected = TF.rotate(image, angle, interpolation=InterpolationMode.NEAREST, fill=0)
+        agree = (out == expected).float().mean().item()
+        assert agree > 0.97, (angle, agree)  # nearest neighbour: only pixels on a rounding boundary may differ
+        if abs(angle) > 5:
+            assert (out == image).float().mean().item() < 0.5
+    assert torch.equal(rotate(images, 0.0, torch.Generator()), images)
+    with pytest.raises(NasInputError, match="rotation"):
+        AugmentConfig(rotation=-1)

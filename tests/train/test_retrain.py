@@ -186,3 +186,23 @@ def test_retrain_at_16_px_after_the_crop_builds_the_network_for_16_px(tmp_path: 
     assert read_manifest(tmp_path / "run")["network"]["input_size"] == 16
     assert isinstance(run.model.auxiliary_head.features[1], torch.nn.AdaptiveAvgPool2d)
     assert 0.0 <= run.final_accuracy <= 100.0
+
+
+def test_retrain_network_trains_a_teacher_run_folder(tmp_path: Path) -> None:
+    from nascli.networks.teacher import load_teacher
+
+    cfg = RetrainConfig(network="resnet20", seed=1, data=DataConfig(dataset="synthetic", synthetic_train=64,
+                                                                    synthetic_test=32, batch_size=32),
+                        optim=OptimConfig(epochs=2, lr=0.1, nesterov=False, schedule="multistep", milestones=[1]),
+                        runtime=RuntimeConfig(device="cpu", amp="off", quiet=True))
+    run = retrain(cfg, tmp_path / "teacher")
+    manifest = read_manifest(tmp_path / "teacher")
+    assert manifest["space"] == "network" and manifest["network_name"] == "resnet20" and manifest["arch"] == "resnet20"
+    assert [r["lr"] for r in read_jsonl(run.log_path)] == [0.1, pytest.approx(0.01)]
+    teacher = load_teacher(tmp_path / "teacher", "synthetic", 10)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(teacher.model(x), run.model.eval()(x.contiguous(memory_format=torch.channels_last)),
+                              atol=1e-5)
+    with pytest.raises(NasInputError, match="both --genotype and --network"):
+        retrain(RetrainConfig(network="resnet20", genotype="DARTS_V2"), tmp_path / "both")

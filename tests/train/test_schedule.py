@@ -52,3 +52,17 @@ def test_rlnas_retrain_schedule_matches_the_reference_formula() -> None:
         base = 0.5 * (245 - e) / 245 if 250 - e > 5 else 0.5 * (250 - e) / (5 * 245)
         warm = (e + 1) / 5 if e < 5 else 1.0
         assert math.isclose(learning_rate(cfg, e, 0, 10), base * warm)
+
+
+def test_multistep_matches_torch_multisteplr_stepped_per_epoch() -> None:
+    import torch
+
+    cfg = OptimConfig(epochs=200, lr=0.1, schedule="multistep", milestones=[100, 150], gamma=0.1)
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[100, 150], gamma=0.1)
+    for epoch in range(200):
+        expected = optimizer.param_groups[0]["lr"]
+        assert math.isclose(learning_rate(cfg, epoch, 7, 391), expected, rel_tol=1e-12), epoch
+        optimizer.step()
+        scheduler.step()
+    assert learning_rate(cfg, 99, 0, 391) == 0.1 and math.isclose(learning_rate(cfg, 150, 0, 391), 1e-3)
