@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from nascli.config import SearchConfig, build_config
 from nascli.errors import NasInputError
@@ -236,3 +240,37 @@ def test_k_samples_are_scored_together_resume_identically_and_feed_the_rl_parse(
     assert list(dense.codes()) == history[best // 2]["samples"][best % 2]
     assert genotype["dense"]["update"] == best // 2  # the probabilities after the update its reward made
     assert parse_genotype(genotype["text"]) == rl_parse(dense, history[best // 2]["probabilities"])
+
+
+TORCHRUN = Path(sys.executable).parent / "torchrun"
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.skipif(not TORCHRUN.exists(), reason="torchrun is not installed beside the interpreter")
+def test_k_candidates_of_reinforce_and_aging_evolution_split_over_two_processes_equal_one(tmp_path: Path) -> None:
+    """reinforce.samples_per_update 4 and aging_evolution.workers 4 under torchrun (2 gloo processes): each rank
+    trains its share of every step (`tiny-trained`, an expensive score), and the results equal one process's."""
+    from tests.strategies import ddp_bpe_worker
+
+    threads = torch.get_num_threads()
+    try:
+        ddp_bpe_worker.main([str(tmp_path / "one")])
+    finally:
+        torch.set_num_threads(threads)
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        environment.pop(name, None)
+    done = subprocess.run([str(TORCHRUN), "--standalone", "--nproc_per_node", "2", ddp_bpe_worker.__file__,
+                           str(tmp_path / "two")], env=environment, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for name in ("reinforce", "aging"):
+        one, two = tmp_path / "one" / name, tmp_path / "two" / name
+        rows = (two / "scores.csv").read_text().splitlines()[1:]
+        assert [int(row.split(",")[2]) for row in rows] == [0] * 4 + [1] * 4, name
+        # no candidate twice in a step (two ranks would train one folder at once: see the runner)
+        assert all(len({row.split(",")[0] for row in rows[s : s + 4]}) == 4 for s in (0, 4)), name
+        for file in ("scores.csv", "history.jsonl"):
+            assert (one / file).read_text() == (two / file).read_text(), (name, file)
+        ranks = {(folder / "trained_by.txt").read_text().split()[0] for folder in (two / "candidates").iterdir()
+                 if (folder / "trained_by.txt").exists()}
+        assert ranks == {"0", "1"}, name  # each rank trained its share of the 4 candidates of a step
