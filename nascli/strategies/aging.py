@@ -16,8 +16,8 @@ and the dense DARTS sub-cells are also asked k at a time (the last step of a pha
 phases). k = 1 is the reference exactly.
 
 On the dense DARTS space the search then runs BPE's EA parse: `subcells` random 2-input sub-cells of the
-best dense cell are scored with the same score, one per step (resumable like every step), and the best
-sub-cell is the result (genotype.json holds it beside the dense cell).
+best dense cell are scored with the same score, `workers` per step (resumable like every step), and the
+best sub-cell is the result (genotype.json holds it beside the dense cell).
 """
 
 from __future__ import annotations
