@@ -484,6 +484,13 @@ class ReinforceConfig:
     first_reward_zero: bool = False
     """Dense DARTS RL parse: treat the first scored architecture's reward as 0 when choosing the best sample
     (the reference's `parse_json.py` sets val_acc[0] = 0)."""
+    samples_per_update: int = 1
+    """Architectures drawn from the policy per update, scored together (an expensive score spreads them over the
+    torchrun ranks); the logits move once by the mean of their REINFORCE terms, each against one baseline that
+    takes in the mean of the step's rewards. 1 is the reference (one architecture per update)."""
+
+    def __post_init__(self) -> None:
+        check_ranges(self, {"samples_per_update": ">=1"})
 
 
 @dataclasses.dataclass
@@ -499,6 +506,13 @@ class AgingEvolutionConfig:
     subcells: int = 10
     """Dense DARTS EA parse: random 2-input sub-cells of the best dense cell scored at the end; the best is the
     result (0: report the best dense cell only)."""
+    workers: int = 1
+    """Architectures per step, scored together (an expensive score spreads them over the torchrun ranks): each
+    child from its own tournament on the population as the step began, then each joins and the oldest dies, in
+    order (Real et al.'s parallel workers, synchronised per step). 1 is the reference (one child per step)."""
+
+    def __post_init__(self) -> None:
+        check_ranges(self, {"workers": ">=1"})
 
 
 @dataclasses.dataclass

@@ -6,9 +6,18 @@ replacement from the population, the best (the earliest of equals) is the parent
 exactly one variable (chosen uniformly) set to a different choice (uniformly); the child joins the
 population and the OLDEST member dies, whatever its score.
 
+`workers` k > 1 is the parallel form of Real et al. (their workers evolve one shared population
+asynchronously), synchronised per step so that a seed gives one result: each step draws k children, each from
+its own tournament on the population as the step began, scores them together (an expensive score spreads them
+over the torchrun ranks), then each child, in order, joins and the oldest member dies. The departure from the
+one-at-a-time reference: children of one step never see each other (as asynchronous workers do not see the
+children still training), and a child may have a parent that the same step removes. The random population
+and the dense DARTS sub-cells are also asked k at a time (the last step of a phase asks fewer, never mixing
+phases). k = 1 is the reference exactly.
+
 On the dense DARTS space the search then runs BPE's EA parse: `subcells` random 2-input sub-cells of the
-best dense cell are scored with the same score, one per step (resumable like every step), and the best
-sub-cell is the result (genotype.json holds it beside the dense cell).
+best dense cell are scored with the same score, `workers` per step (resumable like every step), and the
+best sub-cell is the result (genotype.json holds it beside the dense cell).
 """
 
 from __future__ import annotations
@@ -74,11 +83,16 @@ class AgingEvolutionStrategy(Strategy):
         return self.space.from_categorical(values)
 
     def ask(self) -> list[Architecture]:
-        """The next architecture: random, a mutated tournament winner, or (dense DARTS) the next sub-cell."""
+        """The next `workers` architectures: random ones, mutated tournament winners, or (dense DARTS) the next
+        sub-cells; a step never mixes two phases, so the last step of a phase may ask fewer."""
+        workers = self.settings.workers
         if len(self.evaluated) < self.settings.population:
-            return [self._draw(self._random)]
+            return [self._draw(self._random) for _ in range(min(workers, self.settings.population
+                                                                - len(self.evaluated)))]
         if len(self.evaluated) < self.settings.evaluations:
-            return [self._draw(self._child)]
+            # every child's tournament reads the population as the step began: they join it in tell()
+            return [self._draw(self._child) for _ in range(min(workers, self.settings.evaluations
+                                                               - len(self.evaluated)))]
         if not self._parse_active():
             return []
         if not self.parse_ready:
@@ -88,20 +102,24 @@ class AgingEvolutionStrategy(Strategy):
             self.subcells = ea_subcells(self.space.dense(best), self.rng, self.settings.subcells)  # type: ignore[attr-defined]
             self.parse_ready = True
         done = len(self.subcell_scores)
-        return [self.subcells[done]] if done < len(self.subcells) else []
+        return self.subcells[done : done + workers]
 
     def tell(self, archs: Sequence[Architecture], scores: Sequence[float]) -> dict[str, Any]:
-        """Add the child and remove the oldest member, or record a sub-cell's score."""
+        """Add each child and remove the oldest member, in order, or record the sub-cells' scores."""
         if self.parse_ready:
             self.subcell_scores.extend(float(s) for s in scores)
             self.step += 1
             record = self.history_record(scores)
-            record.update(phase="parse", subcell=len(self.subcell_scores) - 1)
+            last = len(self.subcell_scores) - 1
+            if self.settings.workers == 1:
+                record.update(phase="parse", subcell=last)
+            else:
+                record.update(phase="parse", subcells=list(range(last + 1 - len(scores), last + 1)))
             return record
         record = super().tell(archs, scores)
-        for arch, score in zip(archs, scores, strict=True):
+        for arch, score in zip(archs, scores, strict=True):  # in candidate order: each joins, the oldest dies
             self.population.append((arch, float(score)))
-            if len(self.evaluated) > self.settings.population:
+            if len(self.population) > self.settings.population:
                 self.population.popleft()
         record.update(phase="population" if len(self.evaluated) <= self.settings.population else "evolution",
                       population_best=max(sort_key(s) for _, s in self.population))
@@ -147,3 +165,6 @@ class AgingEvolutionStrategy(Strategy):
         self.parse_ready = bool(state["parse_ready"])
         self.subcells = self._from_json_list(state["subcells"])
         self.subcell_scores = [float(s) for s in state["subcell_scores"]]
+        if self.subcell_scores and "evaluated" not in state:
+            # the runner restored every scores.csv row, the sub-cells' last; the evolution's history holds none
+            self.restore_evaluated(self.evaluated[: len(self.evaluated) - len(self.subcell_scores)])

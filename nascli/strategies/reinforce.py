@@ -6,6 +6,15 @@ with bias correction (numerator and denominator averages, TF's `ExponentialMovin
 the objective (reward − baseline) · Σ log p(sample) is ascended with plain gradient steps of size `lr`, whose
 gradient on variable i's logits is (reward − baseline) · (onehot(sample_i) − softmax(logits_i)).
 
+`samples_per_update` k > 1 is REINFORCE's usual batched form, not the reference: each step draws k
+architectures from the same policy, scores them together (an expensive score spreads them over the torchrun
+ranks), and moves the logits once by the mean of the k terms lr · (reward_j − b) · (onehot(sample_j) −
+softmax(logits)), all at the logits before the update. The baseline b is one value per step: the moving
+average takes in the mean of the step's k rewards once (so `momentum` still counts updates, and the k
+exchangeable samples weigh alike); `baseline` decides as for k = 1 whether b is the average before or after
+that. Rewards at or below `resample_at_or_below` are left out of both means; a step with none left samples
+again. k = 1 is the reference exactly.
+
 The reference's quirks are named settings (`ReinforceConfig`): the average takes the reward in before the
 advantage is computed (so the first step moves nothing), rewards ≤ 0.001 are resampled, and its RL parse on
 the dense DARTS space drops the first reward. On that space the search ends with the RL parse (`rl_parse`)
@@ -91,45 +100,65 @@ class ReinforceStrategy(Strategy):
         return [softmax(logits) for logits in self.logits]
 
     def ask(self) -> list[Architecture]:
-        """One architecture sampled from the policy (none after the last update)."""
+        """`samples_per_update` architectures sampled from the policy (none after the last update)."""
         if self.updates >= self.settings.iterations:
             return []
+        return [self._sample() for _ in range(self.settings.samples_per_update)]
+
+    def _sample(self) -> Architecture:
         for _ in range(1000):
             uniforms = self.rng.random(len(self.sizes))
             values = [min(int(np.searchsorted(np.cumsum(p), u, side="right")), len(p) - 1)
                       for p, u in zip(self.probabilities(), uniforms, strict=True)]
             arch = self.space.from_categorical(values)
             if self.allowed(arch):
-                return [arch]
+                return arch
         raise NasInputError("reinforce drew 1000 architectures outside the constraints in a row: relax them")
 
     def tell(self, archs: Sequence[Architecture], scores: Sequence[float]) -> dict[str, Any]:
-        """One policy update from the scored architecture (or a resample, for a reward at or below the bound)."""
+        """One policy update from the step's scored architectures, those with a reward at or below the bound left
+        out (all left out: no update, the next step samples again)."""
         record = super().tell(archs, scores)
-        arch, score = archs[0], float(scores[0])
-        reward = self.settings.reward_scale * score
-        self.update_of.append(self.updates)
+        single = self.settings.samples_per_update == 1
+        rewards = [self.settings.reward_scale * float(score) for score in scores]
+        samples = [list(self.space.to_categorical(arch)) for arch in archs]
+        self.update_of.extend([self.updates] * len(archs))
         bound = self.settings.resample_at_or_below
-        record.update(reward=reward, sample=list(self.space.to_categorical(arch)))
-        if math.isnan(reward) or (bound is not None and reward <= bound):
-            record.update(resampled=True, update=self.updates)
-            return record
-        previous = self.baseline.value()
-        self.baseline.update(reward)
-        if self.settings.baseline == "before-advantage":
-            advantage = reward - self.baseline.value()
+        left_out = [math.isnan(r) or (bound is not None and r <= bound) for r in rewards]
+        if single:
+            record.update(reward=rewards[0], sample=samples[0])
         else:
-            advantage = 0.0 if math.isnan(previous) else reward - previous
-        values = self.space.to_categorical(arch)
-        for logits, probs, value in zip(self.logits, self.probabilities(), values, strict=True):
-            gradient = -probs
-            gradient[value] += 1.0
-            logits += self.settings.lr * advantage * gradient
+            record.update(rewards=rewards, samples=samples)
+        if all(left_out):
+            record.update(resampled=True if single else left_out, update=self.updates)
+            return record
+        used = [(reward, sample) for reward, sample, out in zip(rewards, samples, left_out, strict=True) if not out]
+        previous = self.baseline.value()
+        self.baseline.update(sum(reward for reward, _ in used) / len(used))
+        if self.settings.baseline == "before-advantage":
+            baseline = self.baseline.value()
+            advantages = [reward - baseline for reward, _ in used]
+        else:
+            advantages = [0.0 if math.isnan(previous) else reward - previous for reward, _ in used]
+        for i, (logits, probs) in enumerate(zip(self.logits, self.probabilities(), strict=True)):
+            total = None
+            for advantage, (_, sample) in zip(advantages, used, strict=True):
+                gradient = -probs
+                gradient[sample[i]] += 1.0
+                term = self.settings.lr * advantage * gradient
+                total = term if total is None else total + term
+            logits += total / len(used)  # the mean of the REINFORCE terms (exactly the term when one was used)
         self.updates += 1
         probabilities = [p.tolist() for p in self.probabilities()]
         self.trace.append(probabilities)
-        record.update(resampled=False, update=self.updates - 1, baseline=self.baseline.value(), advantage=advantage,
-                      probabilities=probabilities)
+        if single:
+            record.update(resampled=False, update=self.updates - 1, baseline=self.baseline.value(),
+                          advantage=advantages[0], probabilities=probabilities)
+        else:
+            used_advantages = iter(advantages)
+            record.update(resampled=left_out, update=self.updates - 1, baseline=self.baseline.value(),
+                          advantages=[None if out else next(used_advantages) for out in left_out],
+                          probabilities=probabilities)
         return record
 
     # --- the dense DARTS result ------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from nascli.spaces import get_space
 from nascli.spaces.darts import DartsGenotype
 from nascli.strategies import make_strategy
 from nascli.strategies.runner import run_search
-from tests.strategies.bpe_helpers import TARGET_CHOICE, Crash, reset
+from tests.strategies.bpe_helpers import TARGET_CHOICE, Crash, TargetScore, one_per_step_files, reset
 
 
 def config(space: str = "nb201", **settings) -> SearchConfig:  # type: ignore[no-untyped-def]
@@ -100,3 +101,81 @@ def test_dense_search_scores_the_ea_subcells_resumes_identically_and_writes_both
         float(row.rsplit(",", 2)[1]) for row in rows[:14])
     assert get_space("darts").from_json(genotype["arch"]) == subcells[
         genotype["parse"]["subcells"].index(best)]
+
+
+# --- workers: k children per step --------------------------------------------------------------------------
+ONE_PER_STEP = Path(__file__).resolve().parents[1] / "fixtures" / "bpe_one_per_step"
+
+
+@pytest.mark.parametrize("name", ["aging-nb201", "aging-dense"])
+def test_one_worker_writes_what_it_wrote_before_the_option(name: str, tmp_path: Path) -> None:
+    expected = json.loads((ONE_PER_STEP / "sha256.json").read_text())
+    for file, data in one_per_step_files(name, tmp_path / name).items():
+        assert hashlib.sha256(data).hexdigest() == expected[f"{name}/{file}"], file
+
+
+def test_three_workers_ask_three_children_of_the_step_start_population_and_the_three_oldest_die() -> None:
+    space = get_space("nb201")
+    strategy = make_strategy("aging-evolution", space, config(population=5, sample_size=2, evaluations=14,
+                                                              workers=3))
+    asked: list = []
+    sizes = []
+    while archs := strategy.ask():
+        sizes.append(len(archs))
+        before = [space.to_categorical(a) for a, _ in strategy.population]
+        if len(strategy.evaluated) >= 5:  # each child mutates one variable of a member of the step-start population
+            for child in archs:
+                values = space.to_categorical(child)
+                assert min(sum(x != y for x, y in zip(values, member, strict=True)) for member in before) == 1
+        asked.extend(archs)
+        record = strategy.tell(archs, [sum(v == TARGET_CHOICE for v in space.to_categorical(a)) / 6 for a in archs])
+        assert [a for a, _ in strategy.population] == asked[-5:]  # the k joined, the k oldest died, in order
+        assert record["phase"] == ("population" if len(asked) <= 5 else "evolution")
+    assert sizes == [3, 2, 3, 3, 3]  # a step never mixes the random population and children
+
+
+def test_a_step_of_children_never_sees_its_own_members() -> None:
+    """With a population of 1 and workers 2, both children of a step mutate the same (only) member."""
+    space = get_space("nb201")
+    strategy = make_strategy("aging-evolution", space, config(population=1, sample_size=1, evaluations=9,
+                                                              workers=2))
+    strategy.tell(strategy.ask(), [0.5])
+    for _ in range(4):
+        (parent, _), = strategy.population
+        children = strategy.ask()
+        assert len(children) == 2
+        for child in children:
+            assert sum(x != y for x, y in zip(space.to_categorical(child), space.to_categorical(parent),
+                                              strict=True)) == 1
+        strategy.tell(children, [0.1, 0.2])
+        assert [a for a, _ in strategy.population] == [children[1]]
+
+
+def test_workers_is_checked() -> None:
+    with pytest.raises(NasInputError, match="aging_evolution.workers must be at least 1"):
+        config(workers=0)
+
+
+@pytest.mark.parametrize("crash_on", [4, 6])  # in the evolution; in the EA parse
+def test_three_workers_resume_identically_after_a_crash(crash_on: int, tmp_path: Path) -> None:
+    cfg = config("darts", population=6, sample_size=3, evaluations=14, subcells=4, workers=3)
+    reset()
+    run_search(cfg, tmp_path / "straight")
+    assert TargetScore.calls == 7  # random 3 + 3, children 3 + 3 + 2, sub-cells 3 + 1
+    reset(crash_on=crash_on)
+    with pytest.raises(Crash):
+        run_search(cfg, tmp_path / "run")
+    reset()
+    run_search(cfg, tmp_path / "run", resume=True)
+    for name in ("scores.csv", "history.jsonl"):
+        assert (tmp_path / "straight" / name).read_text() == (tmp_path / "run" / name).read_text(), name
+    genotype, other = (json.loads((tmp_path / folder / "genotype.json").read_text()) for folder in ("run", "straight"))
+    genotype["source"].pop("search"), other["source"].pop("search")
+    assert genotype == other
+    rows = (tmp_path / "run" / "scores.csv").read_text().splitlines()[1:]
+    assert [int(row.rsplit(",", 1)[1]) for row in rows] == [0] * 3 + [1] * 3 + [2] * 3 + [3] * 3 + [4] * 2 + [
+        5] * 3 + [6]
+    history = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
+    assert [r["phase"] for r in history] == ["population"] * 2 + ["evolution"] * 3 + ["parse"] * 2
+    assert [r["subcells"] for r in history[5:]] == [[0, 1, 2], [3]]
+    assert genotype["dense"]["scores"]["bpe-target"] == max(float(row.rsplit(",", 2)[1]) for row in rows[:14])
