@@ -10,8 +10,9 @@ from nascli.cli import analyze, bench, correlate, flops_table, retrain, search, 
 app = typer.Typer(
     name="nas",
     # each method or space joins this line when it lands (what the help promises must exist)
-    help="Neural architecture search from the command line: RLNAS, DARTS and DrNAS on the NAS-Bench-201 and "
-    "DARTS spaces. Stages hand off through run folders.",
+    help="Neural architecture search from the command line: RLNAS, BPE (reduced-budget training, RL / EA / RS / "
+    "DARTS), DARTS, DrNAS, RMI-NAS and cell redundancy analysis on the NAS-Bench-201, DARTS and MobileNet spaces. "
+    "Stages hand off through run folders.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -22,57 +22,49 @@ def _million(value: float | None, digits: int = 2) -> str:
 
 
 def print_genotype_table() -> None:
-    """The registered DARTS genotypes with nascli's sizes beside the papers' figures.
-
-    The names are typed back by users, so they stay whole: a table on a terminal (other columns fold), one
-    tab-separated line per genotype when the output is a pipe or a file.
-    """
+    """The registered DARTS genotypes, then the MobileNet-space architectures, with nascli's sizes beside the papers'
+    figures."""
+    from nascli.spaces.mobilenet.genotypes import registered_mobilenet_sizes
     from nascli.train.retrain import registered_genotype_sizes
 
-    rows = [
-        (row.name,
-         f"{row.cifar_params:.3f} (paper {_million(row.paper_cifar_params, 1)})",
-         f"{row.imagenet_params:.3f} (paper {_million(row.paper_imagenet_params, 1)})",
-         f"{row.imagenet_flops:.0f} (paper {_million(row.paper_imagenet_flops, 0)})",
-         row.source)
-        for row in registered_genotype_sizes()
-    ]
-    headers = ("name", "CIFAR params M (C=36 L=20)", "ImageNet params M (C=48 L=14)", "ImageNet FLOPs M (224 px)",
-               "source")
+    _print_name_table(
+        "registered DARTS genotypes: nascli's counts in millions, the paper's beside them (— = none printed)",
+        ("name", "CIFAR params M (C=36 L=20)", "ImageNet params M (C=48 L=14)", "ImageNet FLOPs M (224 px)",
+         "source"),
+        [(row.name,
+          f"{row.cifar_params:.3f} (paper {_million(row.paper_cifar_params, 1)})",
+          f"{row.imagenet_params:.3f} (paper {_million(row.paper_imagenet_params, 1)})",
+          f"{row.imagenet_flops:.0f} (paper {_million(row.paper_imagenet_flops, 0)})",
+          row.source)
+         for row in registered_genotype_sizes()])
+    if not out.is_terminal:
+        typer.echo("")  # tables of other columns: a blank line between them
+    _print_name_table(
+        "registered MobileNet-space architectures (ImageNet, 224 px): nascli's counts in millions, the paper's "
+        "beside them",
+        ("name", "blocks (21 choices, -1 identity)", "params M", "FLOPs M rlnas-thop", "FLOPs M macs", "paper top-1 %",
+         "source"),
+        [(str(row["name"]), str(row["text"]),
+          f"{row['params']:.3f} (paper {_million(row['paper_params'], 1)})",  # type: ignore[arg-type]
+          f"{row['flops_thop']:.2f} (paper {_million(row['paper_flops'], 0)})",  # type: ignore[arg-type]
+          f"{row['flops_macs']:.2f}", _million(row["paper_top1"], 1),  # type: ignore[arg-type]
+          str(row["source"]))
+         for row in registered_mobilenet_sizes()])
+
+
+def _print_name_table(title: str, headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """A table whose first column is a name users type back, so it stays whole: a rich table on a terminal (other
+    columns fold), one tab-separated line per row when the output is a pipe or a file."""
     if not out.is_terminal:
         for cells in (headers, *rows):
             typer.echo("\t".join(cells))  # plain text: rich would expand the tabs
         return
-    table = Table(title="registered DARTS genotypes: nascli's counts in millions, the paper's beside them "
-                        "(— = none printed)", title_justify="left")
-    table.add_column("name", no_wrap=True, min_width=max(len(cells[0]) for cells in rows))
-    table.add_column("CIFAR params\nC=36 L=20", justify="right")
-    table.add_column("ImageNet params\nC=48 L=14", justify="right")
-    table.add_column("ImageNet FLOPs\n224 px", justify="right")
-    table.add_column("source", overflow="fold")
+    table = Table(title=title, title_justify="left")
+    table.add_column(headers[0], no_wrap=True, min_width=max((len(cells[0]) for cells in rows), default=4))
+    for header in headers[1:]:
+        table.add_column(header, justify="left" if header == "source" else "right", overflow="fold")
     for cells in rows:
         table.add_row(*cells)
-    out.print(table)
-    print_mobilenet_table()
-
-
-def print_mobilenet_table() -> None:
-    """The registered MobileNet-space architectures with nascli's sizes beside the papers' figures."""
-    from nascli.spaces.mobilenet.genotypes import registered_mobilenet_sizes
-
-    table = Table(title="registered MobileNet-space architectures (ImageNet, 224 px): nascli's counts in millions, "
-                        "the paper's beside them", title_justify="left")
-    for column in ("name", "blocks (21 choices, -1 identity)", "params", "FLOPs rlnas-thop", "FLOPs macs",
-                   "paper top-1 %", "source"):
-        table.add_column(column, justify="left" if column in ("name", "source") else "right", overflow="fold")
-    for row in registered_mobilenet_sizes():
-        table.add_row(
-            str(row["name"]), str(row["text"]),
-            f"{row['params']:.3f} (paper {_million(row['paper_params'], 1)})",  # type: ignore[arg-type]
-            f"{row['flops_thop']:.2f} (paper {_million(row['paper_flops'], 0)})",  # type: ignore[arg-type]
-            f"{row['flops_macs']:.2f}", _million(row["paper_top1"], 1),  # type: ignore[arg-type]
-            str(row["source"]),
-        )
     out.print(table)
 
 
@@ -82,7 +74,8 @@ def retrain_command(
                                         "(DARTS_V2, RLDARTS, …), a genotype.json from `nas search`, a canonical "
                                         "text (Genotype(...) or |op~0|+…) or an NB201 index (default: recipe)."),
     network: str | None = typer.Option(None, "--network", help="Instead of --genotype, a network that is not from "
-                                       "a search space: resnet20 or resnet101-cifar (the RMI-NAS teachers)."),
+                                       "a search space: resnet20 or resnet101-cifar (the RMI-NAS teachers). "
+                                       "(default: none)"),
     out_dir: Path | None = typer.Option(None, "--out", "-o", help="Run folder to write (best.pt, last.pt, "
                                         "metrics.jsonl, manifest.json). Required, except with --list-genotypes. "
                                         "(default: none)"),

@@ -174,8 +174,8 @@ def run_search(cfg: SearchConfig, out: str | Path, *, supernet: str | Path | Non
             archs = strategy.ask()
             if not archs:
                 break
-            values = _score_step(score, archs, ranks)
-            extra_values = [_score_step(e, archs, ranks) for e in extras]
+            values = _score_step(score, archs, ranks, space)
+            extra_values = [_score_step(e, archs, ranks, space) for e in extras]
             step = strategy.step
             record = strategy.tell(archs, values.tolist())
             indices = space.indices_of(archs) if space.is_finite() and hasattr(space, "indices_of") else None
@@ -226,23 +226,28 @@ def run_search(cfg: SearchConfig, out: str | Path, *, supernet: str | Path | Non
                      is_main=ranks.is_main)
 
 
-def _score_step(score: Score, archs: list[Architecture], ranks: DistInfo) -> np.ndarray:
+def _score_step(score: Score, archs: list[Architecture], ranks: DistInfo, space: SearchSpace) -> np.ndarray:
     """`score` of this step's candidates; an expensive score under torchrun scores a share on each rank.
 
-    Rank r scores candidates r, r + W, r + 2W, ... on its own device; the values are gathered on every
-    rank in candidate order, so every rank's strategy is told the same thing. A candidate's value depends
-    only on the search seed and its text (`nascli.scores.candidates`), so the result is one process's.
+    The step's distinct architectures (by canonical text: two ranks must never train one candidate folder at
+    once) are dealt out: rank r scores distinct candidates r, r + W, r + 2W, ... on its own device; the values
+    are gathered on every rank and copied to the repeats in candidate order, so every rank's strategy is told
+    the same thing. A candidate's value depends only on the search seed and its text
+    (`nascli.scores.candidates`), so the result is one process's.
     """
     if not (score.expensive and ranks.enabled):
         return np.asarray(score.score(archs), dtype=np.float64)
-    share = archs[ranks.rank :: ranks.world_size]
+    position: dict[str, int] = {}
+    slot = [position.setdefault(space.format(space.canonical(arch)), len(position)) for arch in archs]
+    distinct = [archs[slot.index(i)] for i in range(len(position))]
+    share = distinct[ranks.rank :: ranks.world_size]
     mine = np.asarray(score.score(share), dtype=np.float64).tolist() if share else []
     gathered: list[Any] = [None] * ranks.world_size
     dist.all_gather_object(gathered, mine)
-    values = np.empty(len(archs), dtype=np.float64)
+    values = np.empty(len(distinct), dtype=np.float64)
     for rank, part in enumerate(gathered):
         values[rank :: ranks.world_size] = part
-    return values
+    return values[slot]
 
 
 def _num(value: float) -> float | str:

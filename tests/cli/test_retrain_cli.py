@@ -118,7 +118,9 @@ def test_aux_weight_without_head_setting_is_refused(tmp_path: Path) -> None:
 def test_list_genotypes_shows_sizes_beside_the_papers() -> None:
     code, output = nas("retrain", "--list-genotypes")
     assert code == 0, output
-    lines = output.splitlines()
+    darts_block, mobilenet_block = output.split("\n\n")  # one block per space, a blank line between
+    assert mobilenet_block.splitlines()[0].startswith("name\t") and "RLNAS_mobilenet" in mobilenet_block
+    lines = darts_block.splitlines()
     assert lines[0].split("\t")[0] == "name"  # a pipe gets one whole line per genotype, names never cut
     rows = {line.split("\t")[0]: line for line in lines[1:]}
     assert len(rows) == len(lines) - 1 and all(line.count("\t") == 4 for line in lines)

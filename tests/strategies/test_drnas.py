@@ -213,10 +213,12 @@ def test_stage_plan_checks_and_locates_epochs() -> None:
     assert plan.total_epochs == 5
     assert [plan.at(e).index for e in range(5)] == [0, 0, 1, 1, 1]
     assert plan.next_after(1).partial_channels == 2 and plan.next_after(0) is None and plan.next_after(4) is None
-    for stages in ([StageConfig(2, 2), StageConfig(2, 4)], [StageConfig(2, 4, 3)], [StageConfig(0)],
+    for stages in ([StageConfig(2, 2), StageConfig(2, 4)], [StageConfig(2, 4, 3)],
                    [StageConfig(2, 4), StageConfig(2, 2, 6)], []):
         with pytest.raises(NasInputError):
             StagePlan(stages, num_ops=5)
+    with pytest.raises(NasInputError, match="epochs must be at least 1"):  # refused when the recipe is read
+        StageConfig(0)
 
 
 def test_widening_keeps_shapes_and_carries_the_momentum() -> None:

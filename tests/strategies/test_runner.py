@@ -222,3 +222,35 @@ def test_an_expensive_score_split_over_two_processes_equals_one_even_when_a_rank
     assert {lines[-1].split()[0] for lines in _trained_steps(tmp_path / "run").values()} == {"0", "1"}
     # the half-trained candidate continued from its checkpoint instead of starting again
     assert [line.split()[1] for line in _trained_steps(tmp_path / "run")[half_trained[0]]] == ["0", "1", "2"]
+
+
+def test_an_expensive_step_scores_each_distinct_architecture_once_across_ranks(monkeypatch: pytest.MonkeyPatch
+                                                                              ) -> None:
+    """Repeats of one architecture in a step (a concentrated policy, two equal children) are scored once, by one
+    rank, so two ranks never train the same candidate folder at once; every repeat gets that value."""
+    import nascli.strategies.runner as runner
+    from nascli.scores.base import Score
+    from nascli.train.distributed import DistInfo
+
+    space = get_space("nb201")
+    calls: list[list[str]] = []
+
+    class Counting(Score):
+        name = "counting"
+        expensive = True
+
+        def score(self, archs):  # type: ignore[no-untyped-def]
+            calls.append([space.format(a) for a in archs])
+            return [float(space.index(a)) for a in archs]
+
+    score = Counting.__new__(Counting)
+    a, b, c = (space.arch_at(i) for i in (5, 700, 9930))
+    archs = [a, b, a, c, b, a]
+
+    def fake_gather(gathered: list, mine: list) -> None:  # rank 1 scores the odd distinct candidates
+        gathered[0], gathered[1] = mine, Counting.score(score, [b])
+
+    monkeypatch.setattr(runner.dist, "all_gather_object", fake_gather)
+    values = runner._score_step(score, archs, DistInfo(rank=0, world_size=2), space)
+    assert values.tolist() == [5.0, 700.0, 5.0, 9930.0, 700.0, 5.0]
+    assert calls == [[space.format(a), space.format(c)], [space.format(b)]]  # each distinct one once in all
