@@ -805,9 +805,15 @@ class RfConfig:
     darts_edge_rule: typing.Literal["most-votes", "largest-op-index"] = "most-votes"
     """DARTS vote: per node keep the two edges whose winning op has the most votes (nascli), or whose winning op has
     the largest index in the op list (the reference's `topk` on argmax indices, a bug the paper recipes reproduce)."""
+    proposals_per_step: int = 1
+    """k: architectures scored per step (1: the reference, which refits the forest after every one). k > 1 is the
+    forest's parallel form: the warm-up draws k at a time and each fitted forest proposes its k most likely good
+    untried candidates, scored together (spread over the processes under torchrun for an expensive score such as
+    rmi); the forest then sees k new scores at once, and the stop rules are checked per step, so up to k − 1 more
+    architectures may be scored than with k = 1."""
 
     def __post_init__(self) -> None:
-        for name in ("warmup", "proposals", "successes", "max_evaluations", "vote_top"):
+        for name in ("warmup", "proposals", "successes", "max_evaluations", "vote_top", "proposals_per_step"):
             if getattr(self, name) < 1:
                 raise NasInputError(f"rf.{name} must be at least 1, got {getattr(self, name)}")
         if not 0.0 < self.good_quantile < 1.0:

@@ -4,8 +4,10 @@ Warm-up: `rf.warmup` random architectures are scored. The 'good' threshold is th
 their losses (loss = −score; a NaN score counts as +∞) plus `threshold_margin`, fixed from then on. A scikit-learn
 RandomForestClassifier (`trees`, random_state = the search seed) on one-hot encodings predicts P(good); each step
 draws `proposals` random candidates, drops those already scored, scores the one with the highest P(good) and
-refits the forest on every scored architecture. The search stops after `successes` good architectures found
-after the warm-up (warm-up goods do not count, as in the reference) or `max_evaluations` scored in all.
+refits the forest on every scored architecture. `proposals_per_step: k > 1` is the forest's parallel form (not the
+reference's): k warm-up draws, then the k most likely good untried candidates of one fit, per step. The search
+stops after `successes` good architectures found after the warm-up (warm-up goods do not count, as in the
+reference) or `max_evaluations` scored in all.
 
 Encodings: NB201 6 edges × 5 ops; DARTS 14 edges × 7 non-none ops of ONE cell, which the reference shares between
 normal and reduce cells — so DARTS candidates here have reduce = normal. Random candidates: NB201 distinct
@@ -90,7 +92,8 @@ def vote_darts(onehots: Sequence[np.ndarray], edge_rule: str) -> np.ndarray:
 
 @STRATEGIES.register("rf")
 class RandomForestStrategy(Strategy):
-    """Warm-up, then the untried candidate the random forest rates most likely 'good', one per step."""
+    """Warm-up, then the untried candidate the random forest rates most likely 'good', one per step (or the k
+    most likely, `rf.proposals_per_step`)."""
 
     name = "rf"
 
@@ -167,7 +170,11 @@ class RandomForestStrategy(Strategy):
         return self.successes >= self.rf_cfg.successes or len(self.evaluated) >= self.rf_cfg.max_evaluations
 
     def _next_warmup(self) -> list[Architecture]:
-        for _ in range(10_000):
+        wanted = min(self.rf_cfg.proposals_per_step, self.rf_cfg.warmup - len(self.evaluated))
+        batch: list[Architecture] = []
+        for _ in range(10_000 * wanted):
+            if len(batch) == wanted:
+                break
             if self.space.name == "nb201":
                 arch = self.space.arch_at(int(self.rng.integers(self.space.size())))
             else:
@@ -175,9 +182,10 @@ class RandomForestStrategy(Strategy):
             key = self.space.format(arch)
             if key not in self.tried and self.allowed(arch):
                 self.tried.add(key)
-                return [arch]
-        self.finished = True
-        return []
+                batch.append(arch)
+        if not batch:
+            self.finished = True
+        return batch
 
     def _fix_threshold(self) -> None:
         losses = [loss_of(score) for _, score in self.evaluated[: self.rf_cfg.warmup]]
@@ -205,9 +213,16 @@ class RandomForestStrategy(Strategy):
         probabilities = self.forest.predict_proba(np.array([self.encode(a).ravel() for a in candidates]))
         classes = list(self.forest.classes_)
         good = probabilities[:, classes.index(1.0)] if 1.0 in classes else np.zeros(len(candidates))
-        best = candidates[int(np.argmax(good))]
-        self.tried.add(self.space.format(best))
-        return [best]
+        chosen: list[Architecture] = []
+        for position in np.argsort(-good, kind="stable"):  # the first of equals first, as argmax
+            key = self.space.format(candidates[int(position)])
+            if key in self.tried:
+                continue  # a candidate drawn twice among the proposals
+            self.tried.add(key)
+            chosen.append(candidates[int(position)])
+            if len(chosen) == self.rf_cfg.proposals_per_step:
+                break
+        return chosen
 
     def tell(self, archs: Sequence[Architecture], scores: Sequence[float]) -> dict[str, Any]:
         """Record the scores; after the warm-up count successes and refit the forest."""

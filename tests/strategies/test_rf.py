@@ -141,3 +141,36 @@ def test_rf_refuses_a_space_it_cannot_encode_and_too_few_goods() -> None:
     cfg = _rf_config("nb201", proposals=20_000)
     with pytest.raises(NasInputError, match="proposals"):
         run_search(cfg, "/nonexistent/never-written")
+
+
+def test_rf_k_proposals_per_step_are_the_forests_top_k(tmp_path: Path) -> None:
+    """The parallel form: k warm-up draws per step, then the k most likely good untried candidates of one fit."""
+    from nascli.strategies.base import make_strategy
+
+    cfg = _rf_config("nb201", warmup=12, proposals=200, successes=4, max_evaluations=30, vote_top=5,
+                     proposals_per_step=3)
+    strategy = make_strategy("rf", get_space("nb201"), cfg)
+    oracle = MatchOracle.__new__(MatchOracle)
+    oracle.context = type("Context", (), {"space": get_space("nb201")})()
+    drawn: list[list[Architecture]] = []
+    draw = strategy._random_candidates
+    strategy._random_candidates = lambda count, distinct: drawn.append(draw(count, distinct)) or drawn[-1]
+    sizes = []
+    while True:
+        tried, forest_step = set(strategy.tried), strategy.threshold is not None and not strategy._should_stop()
+        archs = strategy.ask()
+        if not archs:
+            break
+        sizes.append(len(archs))
+        if forest_step and strategy.forest is not None:  # the forest's 3 highest P(good) among untried proposals
+            untried = list({strategy.space.format(a): a for a in drawn[-1]
+                            if strategy.space.format(a) not in tried}.values())
+            good = strategy.forest.predict_proba(np.array([strategy.encode(a).ravel() for a in untried]))[:, 1]
+            ranked = [strategy.space.format(untried[i]) for i in np.argsort(-good, kind="stable")]
+            assert [strategy.space.format(a) for a in archs] == ranked[:3]
+        strategy.tell(archs, oracle.score(archs).tolist())
+    assert sizes[:4] == [3, 3, 3, 3]  # the warm-up of 12 in steps of 3
+    assert len(strategy.evaluated) <= 30 + 3 and len({strategy.space.format(a) for a, _ in strategy.evaluated}) == len(
+        strategy.evaluated)
+    with pytest.raises(NasInputError, match="proposals_per_step"):
+        _rf_config("nb201", proposals_per_step=0)
