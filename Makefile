@@ -9,7 +9,7 @@ RUNS ?= runs
 SHARED ?= ../shared/data
 TORCH_PINS := "torch==2.14.1" "torchvision==0.29.1"
 
-.PHONY: install demo test lint bench clean rlnas-nb201 rlnas-nb201-real
+.PHONY: install demo test test-all lint bench clean rlnas-nb201 rlnas-nb201-real
 
 install: $(STAMP)
 
@@ -23,6 +23,9 @@ demo: install
 	@bash scripts/demo.sh "$(NAS)" "$(RUNS)/demo"
 
 test: install
+	$(PY) -m pytest -q -m "not slow"
+
+test-all: install
 	$(PY) -m pytest -q
 
 lint: install
