@@ -203,6 +203,7 @@ class RmiScore(Score):
 
     name = "rmi"
     column = SCORE_COLUMN
+    expensive = True  # seconds to minutes a candidate: under torchrun each rank scores its share of a step
     description = "negated RMI loss of a candidate trained on one fixed batch against a teacher (higher is better)"
 
     def __init__(self, context: Any) -> None:
@@ -251,11 +252,14 @@ class RmiScore(Score):
         return net
 
     def candidate(self, arch: Architecture) -> nn.Module:
-        """The freshly initialised network of `arch`, seeded by the search seed and its canonical text."""
+        """The freshly initialised network of `arch`, seeded by the search seed and its canonical text (a DARTS cell
+        written with a node's edges swapped is the same candidate)."""
         space = self.context.space
+        canonical = space.canonical(space.coerce(arch))
+        network_config = self.network_config()  # outside the seeded block: its first call builds the batch
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(candidate_seed(self.context.seed, space.format(arch)))
-            model = space.network(arch, self.network_config())
+            torch.manual_seed(candidate_seed(self.context.seed, space.format(canonical)))
+            model = space.network(canonical, network_config)
         return model.to(self.context.device)
 
     def losses(self, archs: Sequence[Architecture]) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -194,3 +195,21 @@ def test_the_students_taps_are_the_reference_cells() -> None:
         assert all(torch.equal(t, outputs[i]) for t, i in zip(taps, (1, 4, 7), strict=True))
         assert [tuple(t.shape[1:]) for t in taps] == [(64, 32, 32), (128, 16, 16), (256, 8, 8)]
         assert torch.equal(logits, cells(x))
+
+
+def test_a_darts_candidate_is_seeded_by_its_canonical_form(tmp_path: Path) -> None:
+    """The same DARTS cell written with a node's two edges swapped is one candidate: same seed, same weights, also
+    when the first candidate is the one whose network settings build the fixed batch."""
+    teacher = tmp_path / "resnet20.th"
+    torch.save({"state_dict": build_network("resnet20", 10, seed=0).state_dict()}, teacher)
+    space = get_space("darts")
+    cfg = _search_config(tmp_path, teacher, model={"channels": 4, "layers": 3})
+    score = make_score("rmi", ScoreContext(space=space, seed=7, run_dir=tmp_path, config=cfg))
+    genotype = space.coerce("DARTS_V2")
+    normal = list(genotype.normal)
+    normal[0], normal[1] = normal[1], normal[0]
+    swapped = dataclasses.replace(genotype, normal=tuple(normal))
+    assert space.format(swapped) != space.format(genotype)
+    a, b = score.candidate(genotype).state_dict(), score.candidate(swapped).state_dict()
+    assert set(a) ^ set(b) == set(), sorted(set(a) ^ set(b))[:4]
+    assert all(torch.equal(a[k], b[k]) for k in a)
