@@ -31,7 +31,7 @@ from nascli.spaces.base import Architecture, SearchSpace, get_space
 from nascli.strategies.base import Strategy, make_strategy, sort_key
 from nascli.strategies.constraints import make_constraint
 from nascli.train.distributed import DistInfo, barrier, init_device_and_ranks
-from nascli.train.progress import make_progress
+from nascli.train.progress import make_progress, notice
 
 STATE_FILE = "search_state.json"
 JOURNAL_FILE = "search_journal.jsonl"
@@ -166,6 +166,7 @@ def run_search(cfg: SearchConfig, out: str | Path, *, supernet: str | Path | Non
               seed=cfg.seed, parents=parents, extra={"score": cfg.score, "strategy": cfg.strategy,
                                                      "world_size": ranks.world_size})
     total = _planned_steps(strategy, cfg, space)
+    warned_idle = False
     progress = make_progress(not cfg.runtime.quiet and ranks.is_main)
     with progress:
         task = progress.add_task(f"search {cfg.strategy}/{cfg.score}", total=total, info="")
@@ -174,6 +175,11 @@ def run_search(cfg: SearchConfig, out: str | Path, *, supernet: str | Path | Non
             archs = strategy.ask()
             if not archs:
                 break
+            if score.expensive and len(archs) < ranks.world_size and not warned_idle:
+                warned_idle = True
+                notice(f"this step scores {len(archs)} architecture(s) on {ranks.world_size} processes, so some "
+                       "processes wait: give the strategy steps of at least as many architectures (e.g. --batch, "
+                       "reinforce.samples_per_update, aging_evolution.workers, rf.proposals_per_step)")
             values = _score_step(score, archs, ranks, space)
             extra_values = [_score_step(e, archs, ranks, space) for e in extras]
             step = strategy.step

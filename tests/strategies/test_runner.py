@@ -254,3 +254,32 @@ def test_an_expensive_step_scores_each_distinct_architecture_once_across_ranks(m
     values = runner._score_step(score, archs, DistInfo(rank=0, world_size=2), space)
     assert values.tolist() == [5.0, 700.0, 5.0, 9930.0, 700.0, 5.0]
     assert calls == [[space.format(a), space.format(c)], [space.format(b)]]  # each distinct one once in all
+
+
+def test_steps_smaller_than_the_process_count_get_one_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An expensive score under torchrun with steps of one architecture leaves processes waiting: say so, once."""
+    import nascli.strategies.runner as runner
+    from nascli.scores.base import SCORES, Score
+    from nascli.train.distributed import DistInfo
+
+    class Slow(Score):
+        name = "test-slow-expensive"
+        expensive = True
+
+        def score(self, archs):  # type: ignore[no-untyped-def]
+            return [float(self.context.space.index(a)) for a in archs]
+
+    if Slow.name not in SCORES:
+        SCORES.add(Slow.name, Slow)
+    notes: list[str] = []
+    monkeypatch.setattr(runner, "init_device_and_ranks", lambda device: (torch.device("cpu"), DistInfo(0, 2)))
+    monkeypatch.setattr(runner, "barrier", lambda ranks: None)
+    monkeypatch.setattr(runner.dist, "all_gather_object", lambda gathered, mine: gathered.__setitem__(
+        slice(None), [mine, []]))
+    monkeypatch.setattr(runner, "notice", notes.append)
+    archs = tmp_path / "archs.txt"
+    archs.write_text("5\n700\n9930\n")
+    cfg = SearchConfig(strategy="list", score="test-slow-expensive", batch=1, archs=str(archs))
+    cfg.runtime.quiet = True
+    run_search(cfg, tmp_path / "run")
+    assert len(notes) == 1 and "1 architecture(s) on 2 processes" in notes[0] and "--batch" in notes[0]
