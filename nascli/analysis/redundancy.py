@@ -131,16 +131,15 @@ def run_importance_nb201(out: str | Path, *, datasets: Sequence[str] = NB201_DAT
         _write_summary(run, summary)
         figures = {}
         if plot:
-            from nascli.viz.importance import plot_importance_distributions, plot_weighted_cell
+            from nascli.viz.importance import plot_importance_distributions, plot_importance_nb201_cell
 
             figures["distribution"] = plot_importance_distributions(
                 panels, NB201_OPS, run.file("importance_distribution.png"), threshold)
             if best is not None:
                 text, ops, weights = best
-                edges = [(u, v, op, float(w)) for (u, v), op, w in zip(NB201_EDGE_NODES, ops, weights, strict=True)]
-                figures["cell"] = plot_weighted_cell(["in", "1", "2", "out"], [(0, 0), (2, 1.3), (4, -1.3), (6, 0)],
-                                                     edges, run.file("cell_importance.png"),
-                                                     f"{text} (best of {datasets[0]})", threshold)
+                figures["cell"] = plot_importance_nb201_cell(
+                    [str(op) for op in ops], [float(w) for w in weights], run.file("cell_importance.png"),
+                    f"{text}\n(the best architecture of {datasets[0]})", threshold)
         elapsed = time.perf_counter() - started
         report = {"space": "nb201", "source": f"table:{table.source}", "threshold": threshold,
                   "summary": summary, "seconds": elapsed, "files": {k: str(v) for k, v in figures.items()}}
@@ -282,7 +281,7 @@ def _finish_darts(run: RunFolder, genotypes: Sequence[DartsGenotype], slots: lis
     _write_summary(run, summary)
     figures = {}
     if plot and rows:
-        from nascli.viz.importance import plot_importance_distributions, plot_weighted_cell
+        from nascli.viz.importance import plot_importance_darts_cell, plot_importance_distributions
 
         panels = {f"{cell} cell": {selection: {op: [v for o, v in zip(*per_cell[cell], strict=True) if o == op]
                                                 for op in FINAL_OPS}}
@@ -294,11 +293,14 @@ def _finish_darts(run: RunFolder, genotypes: Sequence[DartsGenotype], slots: lis
         cell = slots[0].cell
         weights = {s.position: (math.nan if v is None else v)
                    for s, v in zip(slots, record["importance"], strict=True) if s.cell == cell}
-        edges = [(i, 2 + p // 2, op, weights[p]) for p, (op, i) in enumerate(first.cell(cell))]
-        positions = [(0.0, 1.4), (0.0, -1.4), (2.0, 0.9), (3.8, -0.9), (5.6, 0.9), (7.4, -0.9)]
-        figures["cell"] = plot_weighted_cell(["k−2", "k−1", "2", "3", "4", "5"], positions, edges,
-                                             run.file("cell_importance.png"), f"{cell} cell of the first arch",
-                                             threshold)
+        pairs = list(first.cell(cell))
+        accuracy = record["accuracy"]
+        shown = "" if accuracy is None else f", accuracy {accuracy * scale:.2%}"
+        concat = first.normal_concat if cell == "normal" else first.reduce_concat
+        figures["cell"] = plot_importance_darts_cell(
+            pairs, concat, [weights[p] for p in range(len(pairs))], run.file("cell_importance.png"),
+            f"{cell} cell of the first architecture ({source.name}{shown})", threshold,
+            noise_values[0] if noise_values else math.nan)
     elapsed = time.perf_counter() - started
     report = {"space": "darts", "source": source.name, "threshold": threshold, "archs": len(genotypes),
               "missing": len(missing_rows), "noise": noise_values or None, "summary": summary, "seconds": elapsed,

@@ -275,14 +275,31 @@ class _Note:
     ha: str
 
 
+@dataclass(frozen=True)
+class EdgeStyle:
+    """How one op edge is drawn instead of by its op's colour: its label text (may hold several lines), colour,
+    line width and whether it is dashed."""
+
+    text: str
+    color: str
+    width: float = 1.5
+    dashed: bool = False
+
+
+LegendEntry = tuple[str, str, bool]
+"""(text, colour, dashed) of one legend line."""
+
+
 @dataclass
 class _Panel:
-    """One cell diagram: nodes, routed edges and notes, plus an optional caption above it."""
+    """One cell diagram: nodes, routed edges and notes, plus an optional caption above it; `styles` (one per op
+    edge, in edge order) overrides the op colours."""
 
     nodes: dict[str, Node]
     routes: list[Route]
     notes: list[_Note]
     caption: str | None
+    styles: Sequence[EdgeStyle] | None = None
 
     def note_box(self, note: _Note) -> Box:
         """The box a note occupies."""
@@ -329,11 +346,15 @@ def _draw_panel(axes: Axes, panel: _Panel) -> None:
         axes.add_patch(patch)
         patches[node.key] = patch
         axes.text(node.x, node.y, node.label, ha="center", va="center", fontsize=_NODE_FONTSIZE, zorder=4)
-    for route in panel.routes:
+    for index, route in enumerate(panel.routes):
         edge = route.edge
         source, target = panel.nodes[edge.source], panel.nodes[edge.target]
-        color = CONCAT_EDGE_COLOR if edge.label is None else op_color(edge.label)
-        dashed = edge.label == NONE_OP
+        style = panel.styles[index] if panel.styles is not None and edge.label is not None else None
+        if style is not None:
+            color, dashed, width = style.color, style.dashed, style.width
+        else:
+            color = CONCAT_EDGE_COLOR if edge.label is None else op_color(edge.label)
+            dashed, width = edge.label == NONE_OP, 1.0 if edge.label is None else 1.5
         axes.add_patch(
             FancyArrowPatch(
                 posA=(source.x, source.y),
@@ -341,7 +362,7 @@ def _draw_panel(axes: Axes, panel: _Panel) -> None:
                 connectionstyle=f"arc3,rad={route.rad}",
                 arrowstyle="-|>",
                 mutation_scale=11 if edge.label is not None else 9,
-                lw=1.0 if edge.label is None else 1.5,
+                lw=width,
                 linestyle=(0, (4, 2.5)) if dashed else "-",
                 color=color,
                 patchA=patches[edge.source],
@@ -375,21 +396,26 @@ def _draw_panel(axes: Axes, panel: _Panel) -> None:
         )
 
 
-def _legend_layout(ops: Sequence[str], max_width: float) -> tuple[int, int, float]:
-    """Columns, rows and total width (inches) of a one-entry-per-op legend that fits `max_width`."""
-    widths = [0.62 + text_size(op, _OP_FONTSIZE)[0] for op in ops]
-    columns = len(ops)
+def _legend_layout(texts: Sequence[str], max_width: float) -> tuple[int, int, float]:
+    """Columns, rows and total width (inches) of a one-line-per-entry legend that fits `max_width`."""
+    widths = [0.62 + text_size(text, _OP_FONTSIZE)[0] for text in texts]
+    columns = len(texts)
     while columns > 1:
         column_widths = [max(widths[c::columns]) for c in range(columns)]
         if sum(column_widths) <= max_width:
             break
         columns -= 1
-    rows = math.ceil(len(ops) / columns)
+    rows = math.ceil(len(texts) / columns)
     return columns, rows, sum(max(widths[c::columns]) for c in range(columns))
 
 
-def _render(panels: Sequence[_Panel], title: str | None, legend_ops: Sequence[str]) -> Figure:
-    """A figure holding the panels side by side, a title above and an op legend below."""
+def _op_legend(ops: Sequence[str]) -> list[LegendEntry]:
+    """One legend line per op, in its edge colour (`none` dashed)."""
+    return [(op, op_color(op), op == NONE_OP) for op in ops]
+
+
+def _render(panels: Sequence[_Panel], title: str | None, legend: Sequence[LegendEntry]) -> Figure:
+    """A figure holding the panels side by side, a title above and a legend below."""
     side, gap = 0.12, 0.45
     bounds = [panel.bounds() for panel in panels]
     widths = [b[1] - b[0] for b in bounds]
@@ -398,12 +424,14 @@ def _render(panels: Sequence[_Panel], title: str | None, legend_ops: Sequence[st
     figure_width = content_width + 2 * side
     title_height = 0.0
     if title:
-        title_width = text_size(title, _TITLE_FONTSIZE, weight="bold")[0]
+        lines = title.split("\n")
+        title_width = max(text_size(line, _TITLE_FONTSIZE, weight="bold")[0] for line in lines)
         figure_width = max(figure_width, title_width + 0.4)
-        title_height = text_size(title, _TITLE_FONTSIZE)[1] + 0.22
+        # matplotlib spaces the lines of a text 1.2 font sizes apart
+        title_height = text_size(lines[0], _TITLE_FONTSIZE)[1] + 1.2 * _TITLE_FONTSIZE / 72.0 * (len(lines) - 1) + 0.22
     legend_height = 0.0
-    if legend_ops:
-        columns, rows, legend_width = _legend_layout(legend_ops, max(figure_width, 4.0) - 0.2)
+    if legend:
+        columns, rows, legend_width = _legend_layout([text for text, _, _ in legend], max(figure_width, 4.0) - 0.2)
         figure_width = max(figure_width, legend_width + 0.3)
         legend_height = 0.24 * rows + 0.16
     caption_height = 0.32 if any(panel.caption for panel in panels) else 0.0
@@ -433,20 +461,12 @@ def _render(panels: Sequence[_Panel], title: str | None, legend_ops: Sequence[st
         left += width + gap
     if title:
         figure.text(0.5, 1 - 0.1 / figure_height, title, ha="center", va="top", fontsize=_TITLE_FONTSIZE, weight="bold")
-    if legend_ops:
-        handles = [
-            Line2D(
-                [],
-                [],
-                color=op_color(op),
-                lw=2.0,
-                linestyle=(0, (4, 2.5)) if op == NONE_OP else "-",
-            )
-            for op in legend_ops
-        ]
+    if legend:
+        handles = [Line2D([], [], color=color, lw=2.0, linestyle=(0, (4, 2.5)) if dashed else "-")
+                   for _, color, dashed in legend]
         figure.legend(
             handles,
-            list(legend_ops),
+            [text for text, _, _ in legend],
             loc="lower center",
             bbox_to_anchor=(0.5, 0.04 / figure_height),
             ncol=columns,
@@ -458,9 +478,11 @@ def _render(panels: Sequence[_Panel], title: str | None, legend_ops: Sequence[st
     return figure
 
 
-def _label_size(op: str) -> tuple[float, float]:
-    """Width and height (inches) of an op label including its box padding."""
-    width, height = text_size(op, _OP_FONTSIZE)
+def _label_size(text: str) -> tuple[float, float]:
+    """Width and height (inches) of an edge label, one or more lines, including its box padding."""
+    sizes = [text_size(line, _OP_FONTSIZE) for line in text.split("\n")]
+    width = max(size[0] for size in sizes)
+    height = sum(size[1] for size in sizes) + 0.25 * _OP_FONTSIZE / 72.0 * (len(sizes) - 1)  # line spacing
     pad = 2 * _LABEL_PAD * _OP_FONTSIZE / 72.0
     return width + pad, height + pad
 
@@ -476,21 +498,22 @@ def _ordered_ops(ops: Sequence[str]) -> list[str]:
 # NB201
 
 
-def _nb201_panel(ops: list[str]) -> _Panel:
+def _nb201_panel(ops: list[str], styles: Sequence[EdgeStyle] | None = None) -> _Panel:
     """Four circles in a row; the skip edges arc over (0→2, 0→3) and under (1→3) the chain."""
     radius = 0.23
-    spacing = max(1.75, max(text_size(op, _OP_FONTSIZE)[0] for op in ops) + 2 * radius + 0.55)
+    texts = [style.text for style in styles] if styles is not None else ops
+    spacing = max(1.75, max(_label_size(text)[0] for text in texts) + 2 * radius + 0.5)
     fills = [INPUT_FILL, NODE_FILL, NODE_FILL, OUTPUT_FILL]
     nodes = {str(i): Node(str(i), str(i), i * spacing, 0.0, radius, radius, fills[i], "circle") for i in range(4)}
     # Fixed arcs give the familiar symmetric picture; positive rad bends a left-to-right edge downwards.
     arcs = {(2, 0): -0.36, (3, 0): -0.56, (3, 1): 0.4}
     edges = [
-        Edge(str(source), str(target), op, _label_size(op), arcs.get((target, source), 0.0))
-        for (target, source), op in zip(NB201_EDGES, ops, strict=True)
+        Edge(str(source), str(target), text, _label_size(text), arcs.get((target, source), 0.0))
+        for (target, source), text in zip(NB201_EDGES, texts, strict=True)
     ]
     notes = [_Note("input", -radius - 0.08, 0.0, "right"), _Note("output", 3 * spacing + radius + 0.08, 0.0, "left")]
     obstacles = [_Panel(nodes, [], [], None).note_box(note) for note in notes]
-    return _Panel(nodes, EdgeRouter(nodes, edges, obstacles).route(), notes, None)
+    return _Panel(nodes, EdgeRouter(nodes, edges, obstacles).route(), notes, None, styles)
 
 
 def draw_nb201_cell(ops: Sequence[str], out_paths: Sequence[Path | str], title: str | None = None) -> list[Path]:
@@ -499,7 +522,7 @@ def draw_nb201_cell(ops: Sequence[str], out_paths: Sequence[Path | str], title: 
     check_suffixes(out_paths, allow_dot=True)
 
     def build() -> Figure:
-        return _render([_nb201_panel(ops)], title, legend_ops=_ordered_ops(ops))
+        return _render([_nb201_panel(ops)], title, legend=_op_legend(_ordered_ops(ops)))
 
     return save_outputs(build, out_paths, dot_text=nb201_cell_dot(ops))
 
@@ -508,7 +531,8 @@ def draw_nb201_cell(ops: Sequence[str], out_paths: Sequence[Path | str], title: 
 # DARTS
 
 
-def _darts_panel(edges: list[tuple[str, int]], concat: list[int], steps: int, caption: str | None) -> _Panel:
+def _darts_panel(edges: list[tuple[str, int]], concat: list[int], steps: int, caption: str | None,
+                 styles: Sequence[EdgeStyle] | None = None) -> _Panel:
     """Left-to-right ranks as graphviz lays out the DARTS figures: inputs, intermediate nodes, c_{k}."""
     # A state's rank is its longest distance from the inputs, so every edge points rightwards.
     rank = {0: 0, 1: 0}
@@ -516,7 +540,8 @@ def _darts_panel(edges: list[tuple[str, int]], concat: list[int], steps: int, ca
         rank[node + 2] = 1 + max(rank[source] for _, source in _node_pairs(edges, steps, node + 2))
     targets = _targets(len(edges), steps)
     output_rank = max(rank.values()) + 1
-    label_width = max(text_size(op, _OP_FONTSIZE)[0] for op, _ in edges)
+    texts = [style.text for style in styles] if styles is not None else [op for op, _ in edges]
+    label_width = max(_label_size(text)[0] for text in texts) - 2 * _LABEL_PAD * _OP_FONTSIZE / 72.0
     # A gap between two ranks widens with the number of labelled edges that cross it.
     column_x = [0.0]
     for gap in range(output_rank):
@@ -554,10 +579,11 @@ def _darts_panel(edges: list[tuple[str, int]], concat: list[int], steps: int, ca
         "out", "$c_{k}$", column_x[output_rank], output_y, max(0.2, output_width / 2 + 0.1), 0.2, OUTPUT_FILL, "box"
     )
     drawn_edges = [
-        Edge(str(source), str(targets[position]), op, _label_size(op)) for position, (op, source) in enumerate(edges)
+        Edge(str(source), str(targets[position]), texts[position], _label_size(texts[position]))
+        for position, (_, source) in enumerate(edges)
     ]
     drawn_edges += [Edge(str(state), "out", None) for state in concat]
-    return _Panel(nodes, EdgeRouter(nodes, drawn_edges).route(), [], caption)
+    return _Panel(nodes, EdgeRouter(nodes, drawn_edges).route(), [], caption, styles)
 
 
 def draw_darts_cell(
@@ -572,7 +598,7 @@ def draw_darts_cell(
     check_suffixes(out_paths, allow_dot=True)
 
     def build() -> Figure:
-        return _render([_darts_panel(checked, states, steps, None)], title, legend_ops=())
+        return _render([_darts_panel(checked, states, steps, None)], title, legend=())
 
     dot_text = darts_cell_dot(checked, states, name=title or "cell", steps=steps)
     return save_outputs(build, out_paths, dot_text=dot_text)
@@ -597,7 +623,7 @@ def draw_darts_genotype(
             _darts_panel(normal_edges, normal_states, steps, "normal cell"),
             _darts_panel(reduce_edges, reduce_states, steps, "reduction cell"),
         ]
-        return _render(panels, title, legend_ops=())
+        return _render(panels, title, legend=())
 
     dot_text = darts_genotype_dot(
         normal_edges, normal_states, reduce_edges, reduce_states, name=title or "genotype", steps=steps
@@ -605,14 +631,38 @@ def draw_darts_genotype(
     return save_outputs(build, out_paths, dot_text=dot_text)
 
 
+def draw_styled_nb201_cell(ops: Sequence[str], styles: Sequence[EdgeStyle], out_paths: Sequence[Path | str],
+                           title: str | None = None, legend: Sequence[LegendEntry] = ()) -> list[Path]:
+    """Draw an NB201 cell with each of its 6 edges styled by the caller (e.g. weighted by importance)."""
+    ops = _check_nb201_ops(ops)
+    if len(styles) != len(ops):
+        raise ValueError(f"an NB201 cell has {len(ops)} edges, got {len(styles)} edge styles")
+    return save_outputs(lambda: _render([_nb201_panel(ops, styles)], title, legend), check_suffixes(out_paths, False))
+
+
+def draw_styled_darts_cell(edges: Sequence[tuple[str, int]], concat: Sequence[int], styles: Sequence[EdgeStyle],
+                           out_paths: Sequence[Path | str], title: str | None = None,
+                           legend: Sequence[LegendEntry] = (), steps: int = 4) -> list[Path]:
+    """Draw one DARTS cell with each (op, input) pair's edge styled by the caller (e.g. weighted by importance)."""
+    checked, states = _check_darts_half(edges, concat, steps)
+    if len(styles) != len(checked):
+        raise ValueError(f"the cell has {len(checked)} (op, input) pairs, got {len(styles)} edge styles")
+    return save_outputs(lambda: _render([_darts_panel(checked, states, steps, None, styles)], title, legend),
+                        check_suffixes(out_paths, False))
+
+
 __all__ = [
     "NB201_EDGES",
+    "EdgeStyle",
+    "LegendEntry",
     "OP_COLORS",
     "darts_cell_dot",
     "darts_genotype_dot",
     "draw_darts_cell",
     "draw_darts_genotype",
     "draw_nb201_cell",
+    "draw_styled_darts_cell",
+    "draw_styled_nb201_cell",
     "nb201_cell_dot",
     "op_color",
 ]

@@ -11,6 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch
 
+from nascli.viz.cells import EdgeStyle, LegendEntry, draw_styled_darts_cell, draw_styled_nb201_cell
 from nascli.viz.output import check_suffixes, save_outputs
 
 _GROUP_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
@@ -50,39 +51,57 @@ def plot_importance_distributions(panels: Mapping[str, Mapping[str, Mapping[str,
     return _save(figure, out_path)
 
 
-def plot_weighted_cell(node_labels: Sequence[str], positions: Sequence[tuple[float, float]],
-                       edges: Sequence[tuple[int, int, str, float]], out_path: Path | str, title: str,
-                       threshold: float) -> Path:
-    """A cell whose edges are drawn with width ∝ max(importance, 0); labels 'op  OI'; important edges dark."""
-    figure = Figure(figsize=(8.0, 4.2), layout="constrained")
-    axes = figure.subplots()
-    finite = [w for *_, w in edges if math.isfinite(w)]
-    scale = max([abs(w) for w in finite] + [1e-9])
-    for k, (u, v, op, weight) in enumerate(edges):
-        start, end = np.asarray(positions[u], dtype=float), np.asarray(positions[v], dtype=float)
-        rad = 0.2 * (1 if k % 2 else -1)
-        important = math.isfinite(weight) and weight > threshold
-        width = 0.8 + 6.0 * max(weight, 0.0) / scale if math.isfinite(weight) else 0.8
-        color = "#b22222" if important else ("#7f7f7f" if math.isfinite(weight) else "#cccccc")
-        axes.add_patch(FancyArrowPatch(start, end, connectionstyle=f"arc3,rad={rad}", arrowstyle="-|>",
-                                       mutation_scale=14, lw=width, color=color, alpha=0.85, shrinkA=16,
-                                       shrinkB=16))
-        dx, dy = end - start
-        middle = (start + end) / 2 + 0.5 * rad * np.array([dy, -dx])  # the arc's midpoint (matplotlib arc3)
-        text = f"{op}\n{weight:+.4f}" if math.isfinite(weight) else f"{op}\nmissing"
-        axes.text(*middle, text, fontsize=7, ha="center", va="center", zorder=5,
-                  bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": color, "lw": 0.5, "alpha": 0.9})
-    for label, (x, y) in zip(node_labels, positions, strict=True):
-        axes.add_patch(Circle((x, y), 0.28, fc="#f0f0f0", ec="black", zorder=3))
-        axes.text(x, y, label, ha="center", va="center", fontsize=8, zorder=4)
-    xs = [p[0] for p in positions]
-    ys = [p[1] for p in positions]
-    axes.set_xlim(min(xs) - 0.5, max(xs) + 0.5)
-    axes.set_ylim(min(ys) - 1.0, max(ys) + 1.0)
-    axes.set_aspect("equal")
-    axes.axis("off")
-    axes.set_title(f"{title}\n(width ∝ importance; red: > {threshold:g})", fontsize=9)
-    return _save(figure, out_path)
+_IMPORTANT_COLOR = "#b22222"
+_PLAIN_COLOR = "#7f7f7f"
+_NOISE_COLOR = "#e0a060"
+_MISSING_COLOR = "#c8c8c8"
+
+
+def importance_edge_styles(ops: Sequence[str], importances: Sequence[float], threshold: float,
+                           noise: float = math.nan) -> tuple[list[EdgeStyle], list[LegendEntry]]:
+    """Edge styles for a cell weighted by importance (width ∝ importance; important red, below the measured
+    noise orange and dashed, missing light grey) and the legend lines of the kinds present."""
+    finite = [abs(w) for w in importances if math.isfinite(w)]
+    scale = max(finite + [1e-9])
+    styles, kinds = [], set()
+    for op, weight in zip(ops, importances, strict=True):
+        if not math.isfinite(weight):
+            styles.append(EdgeStyle(f"{op}\nmissing", _MISSING_COLOR, 1.0, dashed=True))
+            kinds.add("missing")
+            continue
+        width = 1.0 + 5.0 * max(weight, 0.0) / scale
+        if math.isfinite(noise) and abs(weight) < noise:
+            styles.append(EdgeStyle(f"{op}\n{weight:+.4f}", _NOISE_COLOR, width, dashed=True))
+            kinds.add("noise")
+        elif weight > threshold:
+            styles.append(EdgeStyle(f"{op}\n{weight:+.4f}", _IMPORTANT_COLOR, width))
+            kinds.add("important")
+        else:
+            styles.append(EdgeStyle(f"{op}\n{weight:+.4f}", _PLAIN_COLOR, width))
+            kinds.add("plain")
+    legend_lines = {
+        "important": (f"important (> {threshold:g})", _IMPORTANT_COLOR, False),
+        "plain": (f"not important (≤ {threshold:g})", _PLAIN_COLOR, False),
+        "noise": (f"|importance| below the noise ({noise:.4f})", _NOISE_COLOR, True),
+        "missing": ("a neighbour is missing", _MISSING_COLOR, True),
+    }
+    return styles, [line for kind, line in legend_lines.items() if kind in kinds]
+
+
+def plot_importance_nb201_cell(ops: Sequence[str], importances: Sequence[float], out_path: Path | str, title: str,
+                               threshold: float) -> Path:
+    """An NB201 cell whose 6 edges are drawn by importance (label: op and importance)."""
+    styles, legend = importance_edge_styles(ops, importances, threshold)
+    return draw_styled_nb201_cell(ops, styles, [out_path], f"{title}\nedge width ∝ importance (Δ error)", legend)[0]
+
+
+def plot_importance_darts_cell(pairs: Sequence[tuple[str, int]], concat: Sequence[int],
+                               importances: Sequence[float], out_path: Path | str, title: str, threshold: float,
+                               noise: float = math.nan) -> Path:
+    """A DARTS cell whose (op, input) edges are drawn by importance; importances below `noise` are marked."""
+    styles, legend = importance_edge_styles([op for op, _ in pairs], importances, threshold, noise)
+    return draw_styled_darts_cell(pairs, concat, styles, [out_path], f"{title}\nedge width ∝ importance (Δ error)",
+                                  legend)[0]
 
 
 def plot_motifs(motifs: Sequence[tuple[Sequence[str], Sequence[tuple[int, int, str]], str]],

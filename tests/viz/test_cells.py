@@ -17,7 +17,15 @@ from nascli.viz import (
     draw_nb201_cell,
     nb201_cell_dot,
 )
-from nascli.viz.cells import _darts_panel, _nb201_panel, _Panel
+from nascli.viz.cells import (
+    EdgeStyle,
+    _darts_panel,
+    _label_size,
+    _nb201_panel,
+    _Panel,
+    draw_styled_darts_cell,
+    draw_styled_nb201_cell,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -321,3 +329,38 @@ def test_dot_only_output_writes_just_the_dot_text(tmp_path: Path) -> None:
     assert draw_darts_cell(DARTS_V2_NORMAL, CONCAT, [path], title="normal") == [path]
     assert path.read_text() == darts_cell_dot(DARTS_V2_NORMAL, CONCAT, name="normal")
     assert [p.name for p in tmp_path.iterdir()] == ["normal.dot"]
+
+
+# ------------------------------------------------------------------------------------------ styled cells
+
+
+def two_line_styles(ops: list[str]) -> list[EdgeStyle]:
+    """A style per edge with a second label line, as the importance figure draws them."""
+    return [EdgeStyle(f"{op}\n{0.001 * i:+.4f}", "#b22222", 1.0 + i, dashed=i % 2 == 1) for i, op in enumerate(ops)]
+
+
+def test_two_line_labels_are_measured_taller_and_as_wide_as_their_longest_line() -> None:
+    one, two = _label_size("sep_conv_3x3"), _label_size("sep_conv_3x3\n+0.0100")
+    assert two[0] == pytest.approx(one[0]) and two[1] > 1.8 * (one[1] - 0.05)
+
+
+def test_styled_layouts_are_readable_with_two_line_labels() -> None:
+    nb201 = nb201_ops(ARCH_WITH_NONE)
+    assert_readable(_nb201_panel(nb201, two_line_styles(nb201)))
+    assert_readable(_darts_panel(DARTS_V2_NORMAL, CONCAT, 4, None, two_line_styles([op for op, _ in DARTS_V2_NORMAL])))
+
+
+def test_styled_cells_draw_the_callers_text_and_colours(tmp_path: Path) -> None:
+    ops = nb201_ops(ARCH_9930)
+    (svg,) = draw_styled_nb201_cell(ops, two_line_styles(ops), [tmp_path / "nb201.svg"], title="weighted",
+                                    legend=[("important", "#b22222", False)])
+    texts = svg_texts(svg)
+    assert "+0.0050" in texts and "important" in texts and "weighted" in texts
+    assert "#b22222" in svg.read_text() and "#1f77b4" not in svg.read_text()  # no op colour left
+    darts_ops = [op for op, _ in DARTS_V2_NORMAL]
+    (png,) = draw_styled_darts_cell(DARTS_V2_NORMAL, CONCAT, two_line_styles(darts_ops), [tmp_path / "darts.png"])
+    assert png.read_bytes().startswith(PNG_SIGNATURE)
+    with pytest.raises(ValueError, match="8 .op, input. pairs, got 7 edge styles"):
+        draw_styled_darts_cell(DARTS_V2_NORMAL, CONCAT, two_line_styles(darts_ops)[:7], [tmp_path / "x.png"])
+    with pytest.raises(ValueError, match="6 edges, got 5"):
+        draw_styled_nb201_cell(ops, two_line_styles(ops)[:5], [tmp_path / "y.png"])
