@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 out = Console()
 err = Console(stderr=True)
+PIPED_WIDTH = 200
+"""Width of tables written to a file or a pipe (rich would cut them to 80 characters, numbers included)."""
 
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
@@ -34,6 +37,12 @@ BenchOption = typer.Option(None, "--bench", help="NB201 table file (.npz from `n
                            "shipped one. (default: the shipped table)")
 BenchSha256Option = typer.Option(None, "--bench-sha256", help="Refuse a table whose content sha256 differs "
                                  "(pins the ground truth). (default: no check)")
+
+
+def widen_when_piped() -> None:
+    """Give tables written to a file or a pipe room for every column, unless COLUMNS says otherwise."""
+    if not out.is_terminal and not os.environ.get("COLUMNS"):
+        out.width = PIPED_WIDTH
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:

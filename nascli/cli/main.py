@@ -6,6 +6,7 @@ import typer
 
 from nascli import __version__
 from nascli.cli import analyze, bench, correlate, flops_table, retrain, search, train_supernet, visualize
+from nascli.cli.common import widen_when_piped
 
 app = typer.Typer(
     name="nas",
@@ -30,7 +31,8 @@ def _version(value: bool) -> None:
 def main(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
-    """nas: one engine for the NAS methods of RLNAS, DARTS and DrNAS."""
+    """nas: one engine for RLNAS, BPE, DrNAS, RMI-NAS and cell redundancy analysis (DARTS, NB201, MobileNet)."""
+    widen_when_piped()
 
 
 train_supernet.register(app)

@@ -19,3 +19,14 @@ def test_torchrun_prints_the_result_table_and_file_list_once(tmp_path: Path) -> 
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("supernet nb201 on synthetic") == 1, result.stdout
     assert result.stdout.count("written") == 1, result.stdout
+
+
+def test_piped_tables_keep_every_column_whole(tmp_path: Path) -> None:
+    environment = {key: value for key, value in os.environ.items() if key != "COLUMNS"}
+    command = [NAS, "analyze", "importance", "--dataset", "cifar10", "--out", str(tmp_path / "oi")]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=300, env=environment)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "share of important" in result.stdout and "nor_conv_3x3" in result.stdout and "…" not in result.stdout
+    narrow = subprocess.run(command + ["--overwrite"], capture_output=True, text=True, cwd=REPO, timeout=300,
+                            env={**environment, "COLUMNS": "80"})
+    assert "…" in narrow.stdout  # COLUMNS still rules where the user sets it
