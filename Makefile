@@ -9,7 +9,7 @@ RUNS ?= runs
 SHARED ?= ../shared/data
 TORCH_PINS := "torch==2.14.1" "torchvision==0.29.1"
 
-.PHONY: install demo test test-all lint bench clean rlnas-nb201 rlnas-nb201-real
+.PHONY: install demo test test-all lint bench clean rlnas-nb201 rlnas-nb201-real oi-nb201 oi-darts
 
 install: $(STAMP)
 
@@ -61,3 +61,19 @@ rlnas-nb201-real: install
 		--set data.train_split=null --set data.label_total=50000 --set data.normalization=cifar10 \
 		--set data.crop_pad=4
 	$(PY) scripts/summary.py $(RUNS)/rlnas-nb201-real
+
+# Cell redundancy analysis (Wan et al., ICLR 2022). oi-nb201: operation importance of the top and bottom 5% of
+# NAS-Bench-201 on its three datasets, exact from the shipped table, with the frequent important motifs of CIFAR-10.
+oi-nb201: install
+	$(NAS) analyze importance --out $(RUNS)/oi-nb201 --overwrite
+	$(NAS) analyze motifs --importance $(RUNS)/oi-nb201 --dataset cifar10 --out $(RUNS)/oi-nb201-motifs --overwrite
+
+# oi-darts: the importance of one DARTS cell of BPE's 100 ground-truth cells (OI_ARCH, default Arch_70, the best)
+# by the CPU-sized trained-acc on the 25,000 real search-train images: the cell and its 60 neighbours on OI_NPROC
+# torchrun processes, the cell again with a second seed for the noise (≈ 12 min on 2 quiet cores).
+OI_ARCH ?= Arch_70
+OI_CELL ?= normal
+OI_NPROC ?= 2
+oi-darts: install
+	bash scripts/oi_darts.sh $(NAS) recipes/bpe/darts-cpu-score.yaml $(RUNS)/oi-darts-$(OI_ARCH) \
+		$(SHARED)/bpe/ground_truth_100.csv $(OI_ARCH) $(SHARED)/cifar10-search-train $(OI_NPROC) $(OI_CELL)

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from nascli.errors import NasInputError, NasRuntimeError, StageInterrupted
+from nascli.train.progress import console as progress_console
 from nascli.train.progress import launched_rank
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -21,7 +22,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 out = Console()
 err = Console(stderr=True)
 PIPED_WIDTH = 200
-"""Width of tables written to a file or a pipe (rich would cut them to 80 characters, numbers included)."""
+"""Width of tables and progress lines written to a file or a pipe (rich would cut them to 80 characters,
+numbers included)."""
 
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
@@ -40,9 +42,13 @@ BenchSha256Option = typer.Option(None, "--bench-sha256", help="Refuse a table wh
 
 
 def widen_when_piped() -> None:
-    """Give tables written to a file or a pipe room for every column, unless COLUMNS says otherwise."""
-    if not out.is_terminal and not os.environ.get("COLUMNS"):
-        out.width = PIPED_WIDTH
+    """Give tables and progress lines written to a file or a pipe room for every column, unless COLUMNS says
+    otherwise."""
+    if os.environ.get("COLUMNS"):
+        return
+    for console in (out, err, progress_console):
+        if not console.is_terminal:
+            console.width = PIPED_WIDTH
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:

@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from nascli.cli import common
+from nascli.train import progress
 from tests.e2e.helpers import NAS, REPO
 
 
@@ -30,3 +34,17 @@ def test_piped_tables_keep_every_column_whole(tmp_path: Path) -> None:
     narrow = subprocess.run(command + ["--overwrite"], capture_output=True, text=True, cwd=REPO, timeout=300,
                             env={**environment, "COLUMNS": "80"})
     assert "…" in narrow.stdout  # COLUMNS still rules where the user sets it
+
+
+def test_piped_progress_lines_and_errors_are_as_wide_as_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    consoles = (common.out, common.err, progress.console)
+    monkeypatch.delenv("COLUMNS", raising=False)
+    for console in consoles:
+        monkeypatch.setattr(console, "width", 80)
+    common.widen_when_piped()
+    assert [console.width for console in consoles] == [common.PIPED_WIDTH] * 3  # pytest captures: not terminals
+    for console in consoles:
+        console.width = 80
+    monkeypatch.setenv("COLUMNS", "100")
+    common.widen_when_piped()
+    assert [console.width for console in consoles] == [80] * 3

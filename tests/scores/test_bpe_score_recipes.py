@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,27 @@ def test_bpe_score_recipe_holds_the_reference_values(name: str, epochs: int, lay
     assert logits.shape == aux.shape == (2, 10)
     assert isinstance(net.auxiliary_head.features[1], torch.nn.AdaptiveAvgPool2d)
     assert [i for i, cell in enumerate(net.cells) if cell.reduction] == [layers // 3, 2 * layers // 3]
+
+
+def test_darts_cpu_score_recipe_is_bpe1_with_only_its_named_cuts() -> None:
+    bpe1, _ = resolve_config(SearchConfig, RECIPES / "bpe1-score.yaml", section="search")
+    cpu, _ = resolve_config(SearchConfig, RECIPES / "darts-cpu-score.yaml", section="search")
+    reference, cut = dataclasses.asdict(bpe1), dataclasses.asdict(cpu)
+
+    def differences(first: dict, second: dict, prefix: str = "") -> dict[str, tuple]:
+        found = {}
+        for key in first:
+            if isinstance(first[key], dict) and isinstance(second[key], dict) and first[key] and second[key]:
+                found |= differences(first[key], second[key], f"{prefix}{key}.")
+            elif first[key] != second[key]:
+                found[f"{prefix}{key}"] = (first[key], second[key])
+        return found
+
+    assert differences(reference, cut) == {
+        "batch": (1, 2), "seed": (2, 0),
+        "trained_acc.data.dataset": ("cifar10", "imagefolder"), "trained_acc.data.stream": (None, False),
+        "trained_acc.data.normalization": ("darts-cifar10", "cifar10"), "trained_acc.data.workers": (4, 0),
+        "trained_acc.model.channels": (8, 4), "trained_acc.model.layers": (6, 3),
+        "trained_acc.optim.epochs": (10, 1), "trained_acc.optim.schedule_unit": ("epoch", "step"),
+        "trained_acc.selection": ("test-max", "holdout-last"),
+    }
