@@ -295,13 +295,18 @@ def unique_evaluation_set(genotypes: Iterable[DartsGenotype], slots: Sequence[Da
 
 
 def summarise_by_op(ops: Sequence[str], importance: np.ndarray, threshold: float = IMPORTANCE_THRESHOLD,
-                    op_order: Sequence[str] | None = None) -> list[dict[str, Any]]:
+                    op_order: Sequence[str] | None = None, noise: np.ndarray | None = None) -> list[dict[str, Any]]:
     """Per op type: slots with that op, mean and median importance, count and share above `threshold`,
-    and the op's share of all important slots."""
+    and the op's share of all important slots; with `noise` (one value per slot, NaN where unmeasured) also how
+    many important slots stand at or above their noise."""
     ops = np.asarray(list(ops))
     values = np.asarray(importance, dtype=np.float64)
     finite = np.isfinite(values)
     important = finite & (values > threshold)
+    if noise is not None:
+        noise = np.asarray(noise, dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            clear = important & np.isfinite(noise) & (np.abs(values) >= noise)
     total_important = int(important.sum())
     names = list(op_order) if op_order is not None else sorted(set(ops.tolist()))
     rows = []
@@ -318,4 +323,6 @@ def summarise_by_op(ops: Sequence[str], importance: np.ndarray, threshold: float
             "share_important": n_important / count if count else math.nan,
             "share_of_all_important": n_important / total_important if total_important else math.nan,
         })
+        if noise is not None:
+            rows[-1]["important_above_noise"] = int((mask & clear).sum())
     return rows

@@ -151,6 +151,8 @@ def run_importance_nb201(out: str | Path, *, datasets: Sequence[str] = NB201_DAT
 def _write_summary(run: RunFolder, summary: list[dict[str, Any]]) -> None:
     header = ["dataset", "selection", "cell", "archs", "op", "count", "mean", "median", "important",
               "share_important", "share_of_all_important"]
+    if any("important_above_noise" in row for row in summary):
+        header.append("important_above_noise")
     body = [[row[h] if not isinstance(row[h], float) else _fmt(row[h]) for h in header] for row in summary]
     atomic_write_text(run.file("summary.csv"), _csv_text(header, body))
 
@@ -250,7 +252,7 @@ def _finish_darts(run: RunFolder, genotypes: Sequence[DartsGenotype], slots: lis
                   repeat: FileSource | None, plot: bool, started: float) -> dict[str, Any]:
     rows: list[list[Any]] = []
     missing_rows: list[list[Any]] = []
-    per_cell: dict[str, tuple[list[str], list[float]]] = {cell: ([], []) for cell in CELL_KINDS}
+    per_cell: dict[str, tuple[list[str], list[float], list[float]]] = {cell: ([], [], []) for cell in CELL_KINDS}
     noise_values = []
     scale = 0.01 if source.percent else 1.0
     for genotype in genotypes:
@@ -269,21 +271,23 @@ def _finish_darts(run: RunFolder, genotypes: Sequence[DartsGenotype], slots: lis
                          source_state, _fmt(value), flag])
             per_cell[slot.cell][0].append(op)
             per_cell[slot.cell][1].append(value)
+            per_cell[slot.cell][2].append(noise)
         for slot_index, text in record["missing"]:
             missing_rows.append([record["arch"], "" if slot_index is None else slot_index, text])
     atomic_write_text(run.file(IMPORTANCE_CSV), _csv_text(IMPORTANCE_COLUMNS, rows))
     atomic_write_text(run.file("missing.csv"), _csv_text(["arch", "slot", "missing_arch"], missing_rows))
     summary = []
-    for cell, (ops, values) in per_cell.items():
+    for cell, (ops, values, noises) in per_cell.items():
         if ops:
             summary += [{"dataset": source.name, "selection": selection, "cell": cell, "archs": len(genotypes),
-                         **entry} for entry in summarise_by_op(ops, np.asarray(values), threshold, FINAL_OPS)]
+                         **entry} for entry in summarise_by_op(ops, np.asarray(values), threshold, FINAL_OPS,
+                                                            np.asarray(noises) if repeat is not None else None)]
     _write_summary(run, summary)
     figures = {}
     if plot and rows:
         from nascli.viz.importance import plot_importance_darts_cell, plot_importance_distributions
 
-        panels = {f"{cell} cell": {selection: {op: [v for o, v in zip(*per_cell[cell], strict=True) if o == op]
+        panels = {f"{cell} cell": {selection: {op: [v for o, v in zip(*per_cell[cell][:2], strict=True) if o == op]
                                                 for op in FINAL_OPS}}
                   for cell in CELL_KINDS if per_cell[cell][0]}
         figures["distribution"] = plot_importance_distributions(panels, FINAL_OPS,

@@ -35,14 +35,17 @@ def _pct(value: float | None) -> str:
 
 def _summary_table(summary: list[dict], title: str) -> Table:
     table = Table(title=title)
-    for column in ("dataset", "selection", "cell", "op", "slots", "mean OI", "important", "share of op",
-                   "share of important"):
+    with_noise = any("important_above_noise" in row for row in summary)
+    columns = ["dataset", "selection", "cell", "op", "slots", "mean OI", "important", "share of op",
+               "share of important"] + (["important ≥ noise"] if with_noise else [])
+    for column in columns:
         table.add_column(column, justify="left" if column in ("dataset", "selection", "cell", "op") else "right")
     for row in summary:
         mean = row["mean"]
-        table.add_row(row["dataset"], row["selection"], row["cell"], row["op"], str(row["count"]),
-                      "–" if mean != mean else f"{mean:+.4f}", str(row["important"]), _pct(row["share_important"]),
-                      _pct(row["share_of_all_important"]))
+        cells = [row["dataset"], row["selection"], row["cell"], row["op"], str(row["count"]),
+                 "–" if mean != mean else f"{mean:+.4f}", str(row["important"]), _pct(row["share_important"]),
+                 _pct(row["share_of_all_important"])]
+        table.add_row(*cells, *([str(row.get("important_above_noise", "–"))] if with_noise else []))
     return table
 
 

@@ -193,6 +193,14 @@ def test_summary_shares() -> None:
     assert rows[1]["count"] == 1 and rows[1]["share_important"] == 1.0
 
 
+def test_summary_counts_the_important_slots_that_stand_above_their_noise() -> None:
+    values = np.array([0.002, 0.03, -0.05, 0.02, 0.004])
+    noise = np.array([0.01, 0.01, 0.01, math.nan, 0.004])  # slot 3 unmeasured; slot 4 equal to its noise
+    rows = summarise_by_op(["a", "a", "a", "b", "b"], values, 0.001, ["a", "b"], noise)
+    assert [(r["important"], r["important_above_noise"]) for r in rows] == [(2, 1), (2, 1)]
+    assert "important_above_noise" not in summarise_by_op(["a"], np.array([0.5]), 0.001)[0]
+
+
 def test_darts_neighbours_equal_the_reference_in_order() -> None:
     """tests/fixtures/redundancy/README.md: the reference's find_node_proximate_archs on four genotypes."""
     from pathlib import Path

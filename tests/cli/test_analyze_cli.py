@@ -115,6 +115,10 @@ def test_darts_file_source_missing_neighbours_prune_and_retrain(tmp_path: Path) 
     flagged = _rows(full / "importance.csv")
     assert [r["below_noise"] for r in flagged] == [str(abs(float(r["importance"])) < 0.0005).lower() for r in flagged]
     assert {r["below_noise"] for r in flagged} == {"true", "false"}
+    clear = [r for r in flagged if r["below_noise"] == "false" and float(r["importance"]) > 0.001]
+    summary = _rows(full / "summary.csv")
+    assert sum(int(r["important_above_noise"]) for r in summary) == len(clear) > 0
+    assert "important_above_noise" not in _rows(out / "summary.csv")[0]  # no --repeat, no column
     code, output = nas("analyze", "motifs", "--importance", str(full), "--out", str(tmp_path / "motifs"),
                        "--min-support", "1", "--threshold", "0.0001", "--reference-gspan", "--quiet")
     assert code == 0, output
