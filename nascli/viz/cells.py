@@ -631,6 +631,37 @@ def draw_darts_genotype(
     return save_outputs(build, out_paths, dot_text=dot_text)
 
 
+# ---------------------------------------------------------------------------------------------------
+# Free graphs (e.g. the motifs of the redundancy analysis)
+
+
+def graph_panel(labels: Sequence[str], edges: Sequence[tuple[int, int, str]]) -> _Panel:
+    """A small directed graph: circles on a ring (the first at the top), op-coloured edges whose curvature and
+    label places are routed clear of the nodes and of each other; fills by role (input, output, other)."""
+    count = max(1, len(labels))
+    radius = max(0.95, 0.42 * count)  # inches: room for two labels between neighbours on the ring
+    nodes: dict[str, Node] = {}
+    for index, label in enumerate(labels):
+        angle = math.pi / 2 - 2 * math.pi * index / count
+        half = max(0.24, text_size(label, _OP_FONTSIZE)[0] / 2 + 0.07)
+        fill = INPUT_FILL if label.startswith("input") else OUTPUT_FILL if label == "output" else NODE_FILL
+        nodes[str(index)] = Node(str(index), label, radius * math.cos(angle), radius * math.sin(angle), half, half,
+                                 fill, "circle")
+    routed = [Edge(str(source), str(target), op, _label_size(op)) for source, target, op in edges]
+    return _Panel(nodes, EdgeRouter(nodes, routed).route(), [], None)
+
+
+def draw_panel(axes: Axes, panel: _Panel) -> tuple[float, float, float, float]:
+    """Draw `panel` onto `axes` (one data unit = one inch, equal aspect); returns the limits it set."""
+    _draw_panel(axes, panel)
+    xmin, xmax, ymin, ymax = panel.bounds()
+    axes.set_xlim(xmin, xmax)
+    axes.set_ylim(ymin, ymax)
+    axes.set_aspect("equal")
+    axes.set_axis_off()
+    return xmin, xmax, ymin, ymax
+
+
 def draw_styled_nb201_cell(ops: Sequence[str], styles: Sequence[EdgeStyle], out_paths: Sequence[Path | str],
                            title: str | None = None, legend: Sequence[LegendEntry] = ()) -> list[Path]:
     """Draw an NB201 cell with each of its 6 edges styled by the caller (e.g. weighted by importance)."""
@@ -660,9 +691,11 @@ __all__ = [
     "darts_genotype_dot",
     "draw_darts_cell",
     "draw_darts_genotype",
+    "draw_panel",
     "draw_nb201_cell",
     "draw_styled_darts_cell",
     "draw_styled_nb201_cell",
+    "graph_panel",
     "nb201_cell_dot",
     "op_color",
 ]

@@ -9,9 +9,15 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.patches import Circle, FancyArrowPatch
 
-from nascli.viz.cells import EdgeStyle, LegendEntry, draw_styled_darts_cell, draw_styled_nb201_cell
+from nascli.viz.cells import (
+    EdgeStyle,
+    LegendEntry,
+    draw_panel,
+    draw_styled_darts_cell,
+    draw_styled_nb201_cell,
+    graph_panel,
+)
 from nascli.viz.output import check_suffixes, save_outputs
 
 _GROUP_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
@@ -106,31 +112,23 @@ def plot_importance_darts_cell(pairs: Sequence[tuple[str, int]], concat: Sequenc
 
 def plot_motifs(motifs: Sequence[tuple[Sequence[str], Sequence[tuple[int, int, str]], str]],
                 out_path: Path | str) -> Path:
-    """A grid of motif graphs, each (node labels, edges, caption)."""
+    """A grid of motif graphs, each (node labels, edges, caption), drawn as the cell diagrams are."""
     count = max(1, len(motifs))
     columns = min(4, count)
     rows = math.ceil(count / columns)
-    figure = Figure(figsize=(3.2 * columns, 2.8 * rows), layout="constrained")
+    panels = [graph_panel(labels, edges) for labels, edges, _ in motifs]
+    extents = [panel.bounds() for panel in panels] or [(0.0, 1.0, 0.0, 1.0)]
+    width = max(b[1] - b[0] for b in extents)
+    height = max(b[3] - b[2] for b in extents)
+    figure = Figure(figsize=(columns * (width + 0.3), rows * (height + 0.45)), layout="constrained")
     grid = figure.subplots(rows, columns, squeeze=False)
     for index, axes in enumerate(grid.ravel()):
         axes.axis("off")
         if index >= len(motifs):
             continue
-        labels, edges, caption = motifs[index]
-        n = len(labels)
-        angle = np.linspace(0, 2 * np.pi, n, endpoint=False) + np.pi / 2
-        pos = np.stack([np.cos(angle), np.sin(angle)], axis=1)
-        for u, v, op in edges:
-            axes.add_patch(FancyArrowPatch(pos[u], pos[v], arrowstyle="-|>", mutation_scale=12, lw=1.4,
-                                           color="#1f4e79", shrinkA=12, shrinkB=12))
-            mid = (pos[u] + pos[v]) / 2
-            axes.text(*mid, op, fontsize=6.5, ha="center", va="center",
-                      bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85})
-        for k, label in enumerate(labels):
-            axes.add_patch(Circle(pos[k], 0.2, fc="#f0f0f0", ec="black", zorder=3))
-            axes.text(*pos[k], label, fontsize=6.5, ha="center", va="center", zorder=4)
-        axes.set_xlim(-1.5, 1.5)
-        axes.set_ylim(-1.5, 1.5)
-        axes.set_aspect("equal")
-        axes.set_title(caption, fontsize=8)
+        xmin, xmax, ymin, ymax = draw_panel(axes, panels[index])
+        centre_x, centre_y = (xmin + xmax) / 2, (ymin + ymax) / 2  # one scale for all motifs: the largest's limits
+        axes.set_xlim(centre_x - width / 2, centre_x + width / 2)
+        axes.set_ylim(centre_y - height / 2, centre_y + height / 2)
+        axes.set_title(motifs[index][2], fontsize=9)
     return _save(figure, out_path)

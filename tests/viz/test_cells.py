@@ -25,6 +25,7 @@ from nascli.viz.cells import (
     _Panel,
     draw_styled_darts_cell,
     draw_styled_nb201_cell,
+    graph_panel,
 )
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -364,3 +365,19 @@ def test_styled_cells_draw_the_callers_text_and_colours(tmp_path: Path) -> None:
         draw_styled_darts_cell(DARTS_V2_NORMAL, CONCAT, two_line_styles(darts_ops)[:7], [tmp_path / "x.png"])
     with pytest.raises(ValueError, match="6 edges, got 5"):
         draw_styled_nb201_cell(ops, two_line_styles(ops)[:5], [tmp_path / "y.png"])
+
+
+@pytest.mark.parametrize("labels,edges", [
+    # motif #1 of NB201 CIFAR-10's top 5%: two edges cross the ring's centre, where a ring's midpoints meet
+    (["input", "op", "op", "output"], [(0, 1, "nor_conv_3x3"), (0, 2, "nor_conv_3x3"), (0, 3, "skip_connect"),
+                                       (1, 3, "nor_conv_3x3")]),
+    # six vertices, the largest motif: a DARTS-like fan-in
+    (["input1", "input2", "op", "op", "op", "op"], [(0, 2, "sep_conv_3x3"), (1, 2, "dil_conv_5x5"),
+                                                    (2, 3, "skip_connect"), (0, 4, "max_pool_3x3"),
+                                                    (3, 5, "sep_conv_5x5"), (4, 5, "avg_pool_3x3")]),
+])
+def test_graph_panels_are_readable(labels: list[str], edges: list[tuple[int, int, str]]) -> None:
+    panel = graph_panel(labels, edges)
+    assert_readable(panel)
+    assert [node.label for node in panel.nodes.values()] == labels
+    assert panel.nodes["0"].y == max(node.y for node in panel.nodes.values())  # the first vertex on top

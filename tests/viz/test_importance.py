@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from nascli.viz.importance import importance_edge_styles, plot_importance_darts_cell
+from nascli.viz.importance import importance_edge_styles, plot_importance_darts_cell, plot_motifs
 
 OPS = ["sep_conv_3x3", "skip_connect", "max_pool_3x3", "dil_conv_5x5"]
 
@@ -35,3 +35,10 @@ def test_darts_importance_cell_is_written(tmp_path: Path) -> None:
                                       "normal cell", threshold=0.001, noise=0.025)
     text = path.read_text()
     assert "below the noise" in text and "+0.0700" in text and "normal cell" in text
+
+
+def test_motif_grid_draws_every_motif_with_its_caption(tmp_path: Path) -> None:
+    motifs = [(["input", "op", "output"], [(0, 1, "nor_conv_3x3"), (1, 2, "skip_connect")], f"#{k}: support {k}")
+              for k in range(1, 6)]
+    text = plot_motifs(motifs, tmp_path / "motifs.svg").read_text()
+    assert all(f"#{k}: support {k}" in text for k in range(1, 6)) and text.count("nor_conv_3x3") == 5
