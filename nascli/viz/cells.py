@@ -478,11 +478,16 @@ def _render(panels: Sequence[_Panel], title: str | None, legend: Sequence[Legend
     return figure
 
 
-def _label_size(text: str) -> tuple[float, float]:
-    """Width and height (inches) of an edge label, one or more lines, including its box padding."""
+def _text_block_size(text: str) -> tuple[float, float]:
+    """Width and height (inches) of edge-label text of one or more lines."""
     sizes = [text_size(line, _OP_FONTSIZE) for line in text.split("\n")]
-    width = max(size[0] for size in sizes)
-    height = sum(size[1] for size in sizes) + 0.25 * _OP_FONTSIZE / 72.0 * (len(sizes) - 1)  # line spacing
+    line_gaps = 0.25 * _OP_FONTSIZE / 72.0 * (len(sizes) - 1)
+    return max(size[0] for size in sizes), sum(size[1] for size in sizes) + line_gaps
+
+
+def _label_size(text: str) -> tuple[float, float]:
+    """Width and height (inches) of an edge label including its box padding."""
+    width, height = _text_block_size(text)
     pad = 2 * _LABEL_PAD * _OP_FONTSIZE / 72.0
     return width + pad, height + pad
 
@@ -502,7 +507,7 @@ def _nb201_panel(ops: list[str], styles: Sequence[EdgeStyle] | None = None) -> _
     """Four circles in a row; the skip edges arc over (0→2, 0→3) and under (1→3) the chain."""
     radius = 0.23
     texts = [style.text for style in styles] if styles is not None else ops
-    spacing = max(1.75, max(_label_size(text)[0] for text in texts) + 2 * radius + 0.5)
+    spacing = max(1.75, max(_text_block_size(text)[0] for text in texts) + 2 * radius + 0.55)
     fills = [INPUT_FILL, NODE_FILL, NODE_FILL, OUTPUT_FILL]
     nodes = {str(i): Node(str(i), str(i), i * spacing, 0.0, radius, radius, fills[i], "circle") for i in range(4)}
     # Fixed arcs give the familiar symmetric picture; positive rad bends a left-to-right edge downwards.
@@ -516,13 +521,23 @@ def _nb201_panel(ops: list[str], styles: Sequence[EdgeStyle] | None = None) -> _
     return _Panel(nodes, EdgeRouter(nodes, edges, obstacles).route(), notes, None, styles)
 
 
-def draw_nb201_cell(ops: Sequence[str], out_paths: Sequence[Path | str], title: str | None = None) -> list[Path]:
-    """Draw an NB201 cell (6 ops in canonical edge order) to each path: .png/.svg/.pdf, or .dot text."""
+def _check_styles(styles: Sequence[EdgeStyle] | None, count: int, what: str) -> None:
+    if styles is not None and len(styles) != count:
+        raise ValueError(f"{what} has {count} edges, got {len(styles)} edge styles")
+
+
+def draw_nb201_cell(ops: Sequence[str], out_paths: Sequence[Path | str], title: str | None = None,
+                    styles: Sequence[EdgeStyle] | None = None,
+                    legend: Sequence[LegendEntry] | None = None) -> list[Path]:
+    """Draw an NB201 cell (6 ops in canonical edge order) to each path: .png/.svg/.pdf, or .dot text; `styles`
+    (one per edge) replace the op colours and labels, `legend` the op legend."""
     ops = _check_nb201_ops(ops)
+    _check_styles(styles, len(ops), "an NB201 cell")
     check_suffixes(out_paths, allow_dot=True)
 
     def build() -> Figure:
-        return _render([_nb201_panel(ops)], title, legend=_op_legend(_ordered_ops(ops)))
+        return _render([_nb201_panel(ops, styles)], title,
+                       legend=_op_legend(_ordered_ops(ops)) if legend is None else legend)
 
     return save_outputs(build, out_paths, dot_text=nb201_cell_dot(ops))
 
@@ -541,7 +556,7 @@ def _darts_panel(edges: list[tuple[str, int]], concat: list[int], steps: int, ca
     targets = _targets(len(edges), steps)
     output_rank = max(rank.values()) + 1
     texts = [style.text for style in styles] if styles is not None else [op for op, _ in edges]
-    label_width = max(_label_size(text)[0] for text in texts) - 2 * _LABEL_PAD * _OP_FONTSIZE / 72.0
+    label_width = max(_text_block_size(text)[0] for text in texts)
     # A gap between two ranks widens with the number of labelled edges that cross it.
     column_x = [0.0]
     for gap in range(output_rank):
@@ -592,13 +607,17 @@ def draw_darts_cell(
     out_paths: Sequence[Path | str],
     title: str | None = None,
     steps: int = 4,
+    styles: Sequence[EdgeStyle] | None = None,
+    legend: Sequence[LegendEntry] = (),
 ) -> list[Path]:
-    """Draw one DARTS cell (flat (op, input) pairs + concat states) to each .png/.svg/.pdf/.dot path."""
+    """Draw one DARTS cell (flat (op, input) pairs + concat states) to each .png/.svg/.pdf/.dot path; `styles`
+    (one per pair) replace the op colours and labels."""
     checked, states = _check_darts_half(edges, concat, steps)
+    _check_styles(styles, len(checked), "the cell")
     check_suffixes(out_paths, allow_dot=True)
 
     def build() -> Figure:
-        return _render([_darts_panel(checked, states, steps, None)], title, legend=())
+        return _render([_darts_panel(checked, states, steps, None, styles)], title, legend=legend)
 
     dot_text = darts_cell_dot(checked, states, name=title or "cell", steps=steps)
     return save_outputs(build, out_paths, dot_text=dot_text)
@@ -662,26 +681,6 @@ def draw_panel(axes: Axes, panel: _Panel) -> tuple[float, float, float, float]:
     return xmin, xmax, ymin, ymax
 
 
-def draw_styled_nb201_cell(ops: Sequence[str], styles: Sequence[EdgeStyle], out_paths: Sequence[Path | str],
-                           title: str | None = None, legend: Sequence[LegendEntry] = ()) -> list[Path]:
-    """Draw an NB201 cell with each of its 6 edges styled by the caller (e.g. weighted by importance)."""
-    ops = _check_nb201_ops(ops)
-    if len(styles) != len(ops):
-        raise ValueError(f"an NB201 cell has {len(ops)} edges, got {len(styles)} edge styles")
-    return save_outputs(lambda: _render([_nb201_panel(ops, styles)], title, legend), check_suffixes(out_paths, False))
-
-
-def draw_styled_darts_cell(edges: Sequence[tuple[str, int]], concat: Sequence[int], styles: Sequence[EdgeStyle],
-                           out_paths: Sequence[Path | str], title: str | None = None,
-                           legend: Sequence[LegendEntry] = (), steps: int = 4) -> list[Path]:
-    """Draw one DARTS cell with each (op, input) pair's edge styled by the caller (e.g. weighted by importance)."""
-    checked, states = _check_darts_half(edges, concat, steps)
-    if len(styles) != len(checked):
-        raise ValueError(f"the cell has {len(checked)} (op, input) pairs, got {len(styles)} edge styles")
-    return save_outputs(lambda: _render([_darts_panel(checked, states, steps, None, styles)], title, legend),
-                        check_suffixes(out_paths, False))
-
-
 __all__ = [
     "NB201_EDGES",
     "EdgeStyle",
@@ -693,8 +692,6 @@ __all__ = [
     "draw_darts_genotype",
     "draw_panel",
     "draw_nb201_cell",
-    "draw_styled_darts_cell",
-    "draw_styled_nb201_cell",
     "graph_panel",
     "nb201_cell_dot",
     "op_color",

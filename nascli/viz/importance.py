@@ -13,9 +13,9 @@ from matplotlib.figure import Figure
 from nascli.viz.cells import (
     EdgeStyle,
     LegendEntry,
+    draw_darts_cell,
+    draw_nb201_cell,
     draw_panel,
-    draw_styled_darts_cell,
-    draw_styled_nb201_cell,
     graph_panel,
 )
 from nascli.viz.output import check_suffixes, save_outputs
@@ -98,7 +98,7 @@ def plot_importance_nb201_cell(ops: Sequence[str], importances: Sequence[float],
                                threshold: float) -> Path:
     """An NB201 cell whose 6 edges are drawn by importance (label: op and importance)."""
     styles, legend = importance_edge_styles(ops, importances, threshold)
-    return draw_styled_nb201_cell(ops, styles, [out_path], f"{title}\nedge width ∝ importance (Δ error)", legend)[0]
+    return draw_nb201_cell(ops, [out_path], f"{title}\nedge width ∝ importance (Δ error)", styles, legend)[0]
 
 
 def plot_importance_darts_cell(pairs: Sequence[tuple[str, int]], concat: Sequence[int],
@@ -106,8 +106,8 @@ def plot_importance_darts_cell(pairs: Sequence[tuple[str, int]], concat: Sequenc
                                noise: float = math.nan) -> Path:
     """A DARTS cell whose (op, input) edges are drawn by importance; importances below `noise` are marked."""
     styles, legend = importance_edge_styles([op for op, _ in pairs], importances, threshold, noise)
-    return draw_styled_darts_cell(pairs, concat, styles, [out_path], f"{title}\nedge width ∝ importance (Δ error)",
-                                  legend)[0]
+    return draw_darts_cell(pairs, concat, [out_path], f"{title}\nedge width ∝ importance (Δ error)",
+                           styles=styles, legend=legend)[0]
 
 
 def plot_motifs(motifs: Sequence[tuple[Sequence[str], Sequence[tuple[int, int, str]], str]],

@@ -6,7 +6,6 @@ import copy
 import csv
 import dataclasses
 import hashlib
-import io
 import json
 import os
 import subprocess
@@ -23,6 +22,7 @@ from nascli.scores.cost import BenchScore
 from nascli.spaces import get_space
 from nascli.spaces.base import NetworkConfig
 from nascli.strategies.runner import JOURNAL_FILE, STATE_FILE, run_search
+from tests.strategies.recorded_outputs import assert_same_csv_rows
 
 BASELINE = Path(__file__).resolve().parents[1] / "fixtures" / "search_baseline"
 EVOLUTION = EvolutionConfig(population=30, parents=10, mutation=15, crossover=15, generations=8)
@@ -84,33 +84,11 @@ def test_search_artifacts_are_byte_identical_to_the_recorded_baseline(name: str,
         if name == "angle" and file == "scores.csv":
             recorded = (BASELINE / f"evolution_{name}_{file}").read_bytes()
             assert hashlib.sha256(recorded).hexdigest() == expected[f"{name}/{file}"]  # the file the hash pins
-            assert_same_rows(data.decode(), recorded.decode())
+            assert_same_csv_rows(data.decode(), recorded.decode())
             continue
         if name in ("bench", "angle"):
             assert data == (BASELINE / f"evolution_{name}_{file}").read_bytes(), file
         assert hashlib.sha256(data).hexdigest() == expected[f"{name}/{file}"], file
-
-
-def assert_same_rows(text: str, expected: str) -> None:
-    """Equal CSV rows, numbers within 1e-12 relative: the angle's arccos and norms run through numpy and torch
-    kernels whose AVX-512 forms (X86_V4 CPUs) round some values one ulp away from their AVX2 forms."""
-    rows, expected_rows = list(csv.reader(io.StringIO(text))), list(csv.reader(io.StringIO(expected)))
-    assert len(rows) == len(expected_rows) and rows[0] == expected_rows[0]
-    for row, expected_row in zip(rows[1:], expected_rows[1:], strict=True):
-        assert len(row) == len(expected_row), row
-        for value, expected_value in zip(row, expected_row, strict=True):
-            if value != expected_value:
-                assert "." in expected_value and float(value) == pytest.approx(float(expected_value), rel=1e-12), row
-
-
-def test_row_comparison_allows_only_last_digit_differences() -> None:
-    header = "arch,angle,step,index\n"
-    row = "|none~0|,0.3357981700642491,0,14750\n"
-    assert_same_rows(header + row.replace("0.3357981700642491", "0.33579817006424917"), header + row)
-    for wrong in (row.replace("0.3357981700642491", "0.33579817"), row.replace(",0,", ",1,"),
-                  row.replace("none", "skip_connect"), row + row):
-        with pytest.raises(AssertionError):
-            assert_same_rows(header + wrong, header + row)
 
 
 class _Crash(Exception):

@@ -23,8 +23,6 @@ from nascli.viz.cells import (
     _label_size,
     _nb201_panel,
     _Panel,
-    draw_styled_darts_cell,
-    draw_styled_nb201_cell,
     graph_panel,
 )
 
@@ -353,18 +351,18 @@ def test_styled_layouts_are_readable_with_two_line_labels() -> None:
 
 def test_styled_cells_draw_the_callers_text_and_colours(tmp_path: Path) -> None:
     ops = nb201_ops(ARCH_9930)
-    (svg,) = draw_styled_nb201_cell(ops, two_line_styles(ops), [tmp_path / "nb201.svg"], title="weighted",
-                                    legend=[("important", "#b22222", False)])
+    (svg,) = draw_nb201_cell(ops, [tmp_path / "nb201.svg"], title="weighted", styles=two_line_styles(ops),
+                             legend=[("important", "#b22222", False)])
     texts = svg_texts(svg)
     assert "+0.0050" in texts and "important" in texts and "weighted" in texts
     assert "#b22222" in svg.read_text() and "#1f77b4" not in svg.read_text()  # no op colour left
     darts_ops = [op for op, _ in DARTS_V2_NORMAL]
-    (png,) = draw_styled_darts_cell(DARTS_V2_NORMAL, CONCAT, two_line_styles(darts_ops), [tmp_path / "darts.png"])
+    (png,) = draw_darts_cell(DARTS_V2_NORMAL, CONCAT, [tmp_path / "darts.png"], styles=two_line_styles(darts_ops))
     assert png.read_bytes().startswith(PNG_SIGNATURE)
-    with pytest.raises(ValueError, match="8 .op, input. pairs, got 7 edge styles"):
-        draw_styled_darts_cell(DARTS_V2_NORMAL, CONCAT, two_line_styles(darts_ops)[:7], [tmp_path / "x.png"])
+    with pytest.raises(ValueError, match="the cell has 8 edges, got 7 edge styles"):
+        draw_darts_cell(DARTS_V2_NORMAL, CONCAT, [tmp_path / "x.png"], styles=two_line_styles(darts_ops)[:7])
     with pytest.raises(ValueError, match="6 edges, got 5"):
-        draw_styled_nb201_cell(ops, two_line_styles(ops)[:5], [tmp_path / "y.png"])
+        draw_nb201_cell(ops, [tmp_path / "y.png"], styles=two_line_styles(ops)[:5])
 
 
 @pytest.mark.parametrize("labels,edges", [
