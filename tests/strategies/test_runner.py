@@ -200,9 +200,10 @@ def _launch(out: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def _trained_steps(run: Path) -> dict[str, list[str]]:
-    """Per candidate folder, the `rank step` lines of every training step it ran."""
+    """Per candidate folder, the `rank step` lines of every training step it ran (a folder whose rank was stopped
+    before its first step, when torchrun ended the survivors of a killed rank, has none)."""
     return {folder.name: (folder / "trained_by.txt").read_text().splitlines()
-            for folder in sorted((run / "candidates").iterdir())}
+            for folder in sorted((run / "candidates").iterdir()) if (folder / "trained_by.txt").is_file()}
 
 
 @pytest.mark.skipif(not TORCHRUN.exists(), reason="torchrun is not installed beside the interpreter")
